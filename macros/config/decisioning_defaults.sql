@@ -1,0 +1,4 @@
+{#- Generated from python/decisioning/config.py by `make defaults`. Do not edit. -#}
+{% macro decisioning_defaults() %}
+  {{ return(fromjson('{"as_of": null, "audience": {"inactive_days": null, "recontact_days": 7}, "campaign_id": "campaign", "features": {"categorical": {}, "lookback_days": 90, "numeric": []}, "holdout": {"default_action": {}, "salt": "holdout-v1", "share": 0.1}, "message_fields": ["subject_line", "greeting", "offer"], "policy": {"algorithm": "thompson_sampling", "half_life_days": 30.0, "monte_carlo_draws": 128, "prior_variance": 1.0, "propensity_floor": 0.01}, "reward": {"attribution_window_hours": 72, "conversion_events": [], "weights": {"click": 0.3, "conversion": 1.0, "open": 0.1, "unsubscribe": -0.5}}, "sources": {"customers": {"columns": {}, "table": "customers"}, "database": null, "message_events": {"columns": {}, "table": "message_events"}, "product_events": {"columns": {}, "table": "product_events"}, "schema": "raw"}}')) }}
+{% endmacro %}

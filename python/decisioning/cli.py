@@ -1,0 +1,64 @@
+"""``decisioning``: run the demo, run one turn of the loop, check settings."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from decisioning.catalog import CatalogError
+from decisioning.config import ALGORITHMS, ConfigError
+from decisioning.project import BuildError, Project
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="decisioning", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="simulate a fitness app's win-back campaign, day by day")
+    demo.add_argument("--customers", type=int, default=50_000, help="default 50,000")
+    demo.add_argument("--days", type=int, default=30, help="days to simulate (default 30)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--algorithm", choices=ALGORITHMS, help="override decisioning.policy.algorithm")
+
+    build = commands.add_parser("build", help="one turn of the loop: validate settings, dbt build")
+    build.add_argument("--as-of", type=dt.date.fromisoformat, help="YYYY-MM-DD (default: today, UTC)")
+    build.add_argument("--full-refresh", action="store_true", help="rebuild tables; history is kept")
+
+    commands.add_parser("config", help="print the validated settings, defaults filled in")
+
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except (ConfigError, CatalogError, BuildError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    project = Project.open()
+    if args.command == "config":
+        print(json.dumps(project.config().raw, indent=2, sort_keys=True))
+        return 0
+    if args.command == "build":
+        overrides = {"as_of": args.as_of.isoformat()} if args.as_of else {}
+        started = time.perf_counter()
+        project.build(overrides, *(["--full-refresh"] if args.full_refresh else []))
+        print(f"Built in {time.perf_counter() - started:.1f} s: {project.database}")
+        return 0
+    from decisioning.demo import run_demo, summary
+
+    if args.customers < 100 or args.days < 1:
+        raise ConfigError("--customers must be at least 100 and --days at least 1.")
+    overrides = {"policy": {"algorithm": args.algorithm}} if args.algorithm else {}
+    print(f"Demo: {args.customers:,} customers, {args.days} days, seed {args.seed} -> {project.database}")
+    result = run_demo(args.customers, args.days, args.seed, overrides=overrides, project=project)
+    summary(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Today's decisions: one action per audience customer, with its propensity.
+
+The action is combinatorial (channel x send slot x one variant per message field). It is
+decomposed by field: each field's values have their own reward model and are drawn
+independently, so the work is linear in the number of values, not their product. The
+decomposition assumes the fields' effects on reward add up (no interactions between, say,
+subject line and offer); each field's model learns the value's effect averaged over the
+policy's choices for the other fields. The action's propensity is the product of the
+fields' probabilities, the exact probability it was drawn with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from decisioning.catalog import Catalog
+from decisioning.config import Config, ConfigError
+from decisioning.keyed_random import decision_keys, keyed_uniforms
+from decisioning.policies import make_policy
+from decisioning.posterior import FieldModel
+
+DECISION_COLUMNS = (
+    "decision_id",
+    "campaign_id",
+    "customer_id",
+    "decision_date",
+    "is_holdout",
+)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Today's decidable customers: ids, holdout flags, opt-ins and features (n, d)."""
+
+    decision_ids: npt.NDArray[np.str_]
+    customer_ids: npt.NDArray[np.str_]
+    is_holdout: npt.NDArray[np.bool_]
+    opt_ins: dict[str, npt.NDArray[np.bool_]]
+    features: npt.NDArray[np.float64]
+    feature_names: tuple[str, ...]
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> Audience:
+        """From the ``audience`` model (only rows with an eligible channel)."""
+        names = tuple(c for c in frame.columns if c.startswith("x_"))
+        return cls(
+            decision_ids=frame["decision_id"].to_numpy(dtype=str),
+            customer_ids=frame["customer_id"].to_numpy(dtype=str),
+            is_holdout=frame["is_holdout"].to_numpy(dtype=bool),
+            opt_ins={c: frame[c].to_numpy(dtype=bool) for c in frame.columns if c.endswith("_opt_in")},
+            features=frame[list(names)].to_numpy(dtype=np.float64),
+            feature_names=names,
+        )
+
+
+def decide(
+    audience: Audience,
+    models: dict[str, FieldModel],
+    catalog: Catalog,
+    config: Config,
+    model_version: str,
+) -> pd.DataFrame:
+    """One row per audience customer: the chosen value per field, propensity, expected reward.
+
+    Policy group: value ``v`` of field ``f`` is drawn with probability ``p_f(v | x)`` by
+    inverse CDF of a uniform keyed by the decision id; propensity ``prod_f p_f(a_f | x)``.
+    Holdout group: the configured default action (channel falls back to the first eligible
+    channel in catalog order), propensity 1. Expected reward, additive across fields:
+
+    .. math:: \\hat r = \\bar b + \\sum_f (m_f(a_f) - b_f), \\quad b_f = \\sum_v p_f(v) m_f(v)
+
+    with posterior means ``m_f`` and ``bar b`` the mean of the ``b_f``.
+    """
+    _check_floor(config, catalog)
+    if models and next(iter(models.values())).feature_names != audience.feature_names:
+        raise ValueError(
+            "policy_model was trained on different features than the audience has; "
+            "rebuild it (dbt build --select policy_statistics+)."
+        )
+    n = len(audience.decision_ids)
+    policy = make_policy(config.policy)
+    keys = decision_keys(audience.decision_ids)
+    default = catalog.default_action(config.holdout.default_action) if audience.is_holdout.any() else {}
+    chosen: dict[str, npt.NDArray[np.str_]] = {}
+    propensity = np.ones(n)
+    predicted = np.zeros(n)
+    baselines = np.zeros(n)
+    for stream, field in enumerate(catalog.fields):
+        model = models[field]
+        eligible = _eligible(field, catalog, audience)
+        seed = int(hashlib.sha1(f"{model_version}|{field}".encode()).hexdigest()[:15], 16)
+        p = policy.action_probabilities(model, audience.features, eligible, seed)
+        index = _draw(p, keyed_uniforms(keys, stream))
+        if field in default:
+            index = np.where(audience.is_holdout, _default_index(field, default, eligible), index)
+        rows = np.arange(n)
+        propensity *= np.where(audience.is_holdout, 1.0, p[rows, index])
+        means = audience.features @ model.mean.T
+        predicted += means[rows, index]
+        baselines += (p * means).sum(axis=1)
+        chosen[field] = np.asarray(model.value_ids, dtype=object)[index]
+    n_fields = len(catalog.fields)
+    expected = baselines / n_fields + predicted - baselines if n_fields else predicted
+    frame = pd.DataFrame(
+        {
+            "decision_id": audience.decision_ids,
+            "campaign_id": config.campaign_id,
+            "customer_id": audience.customer_ids,
+            "decision_date": pd.Timestamp(config.as_of),
+            "is_holdout": audience.is_holdout,
+            **chosen,
+            "propensity": propensity,
+            "expected_reward": expected,
+            "algorithm": np.where(audience.is_holdout, "holdout_default", policy.name),
+            "model_version": model_version,
+        }
+    )
+    frame["decision_date"] = frame["decision_date"].dt.date
+    return frame
+
+
+def empty_decisions(catalog_fields: tuple[str, ...]) -> pd.DataFrame:
+    """A decisions frame with no rows and the right columns (empty audience)."""
+    columns = [*DECISION_COLUMNS, *catalog_fields, "propensity", "expected_reward",
+               "algorithm", "model_version"]
+    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    frame["is_holdout"] = frame["is_holdout"].astype(bool)
+    frame[["propensity", "expected_reward"]] = frame[["propensity", "expected_reward"]].astype(float)
+    return frame
+
+
+def _check_floor(config: Config, catalog: Catalog) -> None:
+    floor = config.policy.propensity_floor
+    for field, values in catalog.values.items():
+        if floor * len(values) > 1:
+            raise ConfigError(
+                f"decisioning.policy.propensity_floor: {floor} is above 1/{len(values)}, the "
+                f"most a floor can be with {len(values)} {field} values. Lower it."
+            )
+
+
+def _eligible(field: str, catalog: Catalog, audience: Audience) -> npt.NDArray[np.bool_]:
+    """Which values each customer may get, shape (n, V): opt-ins for channels, all else."""
+    n, values = len(audience.decision_ids), catalog.values[field]
+    if field != "channel":
+        return np.ones((n, len(values)), dtype=bool)
+    return np.stack([audience.opt_ins[catalog.channel_opt_in[c]] for c in values], axis=1)
+
+
+def _draw(p: npt.NDArray[np.float64], u: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+    """Inverse-CDF draw of one index per row of ``p`` (n, V) with uniforms ``u`` (n,)."""
+    cdf = np.cumsum(p, axis=1)
+    index = (cdf < (u * cdf[:, -1])[:, None]).sum(axis=1)
+    # Never land on a zero-probability value through rounding at the top of the CDF.
+    last_positive = p.shape[1] - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
+    return np.minimum(index, last_positive)
+
+
+def _default_index(
+    field: str, default: dict[str, int], eligible: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.intp]:
+    """The default value's index, or the first eligible one where it is not eligible."""
+    preferred = np.full(len(eligible), default[field], dtype=np.intp)
+    ok = eligible[np.arange(len(eligible)), preferred]
+    return np.where(ok, preferred, np.argmax(eligible, axis=1))

@@ -1,0 +1,199 @@
+"""The demo: a simulated fitness app runs its win-back campaign through the loop, day by day.
+
+Each day: ``dbt build`` with that day as ``as_of``; the simulated customers respond to
+``decisions_to_sync``; their message and product events are appended to the sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from decisioning.project import Project
+from decisioning.world import World, generate_world
+
+MARKER_TABLE = "raw.demo_world"
+FIELDS = ("channel", "send_slot", "subject_line", "greeting", "offer")
+
+
+@dataclass
+class DemoResult:
+    """Per-day truth from the simulator and the warehouse's own measurements."""
+
+    daily: pd.DataFrame
+    rewards: pd.DataFrame
+    traffic: pd.DataFrame
+    skips: pd.DataFrame
+    database: Path
+
+
+def run_demo(
+    customers: int = 50_000,
+    days: int = 30,
+    seed: int = 0,
+    start: dt.date = dt.date(2026, 1, 1),
+    overrides: dict[str, Any] | None = None,
+    project: Project | None = None,
+    progress: bool = True,
+) -> DemoResult:
+    """Simulate ``days`` turns of the loop on a fresh demo database; return what happened."""
+    project = project or Project.open()
+    settings = {**(overrides or {})}
+    config = project.config(settings)
+    world = generate_world(n_customers=customers, seed=seed, start=start)
+    _create_sources(project.database, world, seed)
+    daily = []
+    for day in _progress(range(days), progress, "Simulating days"):
+        as_of = start + dt.timedelta(days=day)
+        project.build({**settings, "as_of": as_of.isoformat()})
+        with duckdb.connect(str(project.database)) as con:
+            sent = con.execute(
+                "select * from main.decisions_to_sync where decision_date = ?", [as_of]
+            ).df()
+            response = world.respond(sent, config.attribution_window_hours)
+            organic = world.organic_events(as_of)
+            _append(con, "raw.message_events", response.message_events)
+            _append(con, "raw.product_events", pd.concat([response.product_events, organic]))
+            _apply_unsubscribes(con, response.unsubscribed)
+        daily.append(_truth(world, sent, as_of, config.reward_weights))
+    with duckdb.connect(str(project.database), read_only=True) as con:
+        rewards = con.sql(
+            "select decision_date, is_holdout, count(*) as decisions, avg(reward) as mean_reward "
+            "from main.rewards where is_final group by all order by all"
+        ).df()
+        traffic = con.sql(
+            "select decision_date, channel, send_slot, subject_line, greeting, offer "
+            "from main.decision_log where not is_holdout"
+        ).df()
+        skips = con.sql("select reason, count(*) as customers from main.decision_skips group by all").df()
+    return DemoResult(pd.DataFrame(daily), rewards, traffic, skips, project.database)
+
+
+def _progress(items: range, enabled: bool, label: str) -> Any:
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=label, unit="day", file=sys.stderr)
+
+
+def _create_sources(database: Path, world: World, seed: int) -> None:
+    """A fresh demo database with the raw sources; refuses to touch any other database."""
+    if database.exists():
+        with duckdb.connect(str(database), read_only=True) as con:
+            is_demo = con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = 'raw' and table_name = 'demo_world'"
+            ).fetchone()
+        if not is_demo or not is_demo[0]:
+            raise FileExistsError(
+                f"{database} exists and is not a demo database. Set DECISIONING_DUCKDB_PATH "
+                "to another file for the demo."
+            )
+        database.unlink()
+        Path(f"{database}.wal").unlink(missing_ok=True)
+    with duckdb.connect(str(database)) as con:
+        con.execute("create schema raw")
+        for name, frame in {
+            "customers": world.customers,
+            "product_events": world.history(),
+            "message_events": pd.DataFrame(
+                {
+                    "decision_id": pd.Series(dtype=str),
+                    "customer_id": pd.Series(dtype=str),
+                    "event_type": pd.Series(dtype=str),
+                    "occurred_at": pd.Series(dtype="datetime64[us]"),
+                }
+            ),
+        }.items():
+            con.register("frame", frame)
+            con.execute(f"create table raw.{name} as select * from frame")
+            con.unregister("frame")
+        con.execute(
+            f"create table {MARKER_TABLE} as select ? as seed, ? as customers, ? as start",
+            [seed, len(world.customers), world.start],
+        )
+
+
+def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    con.register("frame", frame)
+    columns = ", ".join(frame.columns)
+    con.execute(f"insert into {table} ({columns}) select {columns} from frame")
+    con.unregister("frame")
+
+
+def _apply_unsubscribes(con: duckdb.DuckDBPyConnection, unsubscribed: pd.DataFrame) -> None:
+    """What the engagement tool syncs back: the opt-in flag of the channel turns off."""
+    for channel, group in unsubscribed.groupby("channel"):
+        con.register("gone", group[["customer_id"]])
+        con.execute(
+            f"update raw.customers set {channel}_opt_in = false "
+            "where customer_id in (select customer_id from gone)"
+        )
+        con.unregister("gone")
+
+
+def _truth(world: World, sent: pd.DataFrame, as_of: dt.date, weights: dict[str, float]) -> dict[str, Any]:
+    """The simulator's expected reward of today's actions, by group, and of the oracle."""
+    row: dict[str, Any] = {"as_of": as_of, "decisions": len(sent)}
+    for group, frame in (("policy", sent[~sent["is_holdout"]]), ("holdout", sent[sent["is_holdout"]])):
+        actions = {f: frame[f if f in ("channel", "send_slot") else f"{f}_id"].to_numpy() for f in FIELDS}
+        expected = world.expected_reward(frame["customer_id"].to_numpy(), actions, weights)
+        row[f"{group}_customers"] = len(frame)
+        row[f"{group}_expected_reward"] = float(np.mean(expected)) if len(frame) else np.nan
+        row[f"{group}_expected_reward_sd"] = float(np.std(expected)) if len(frame) else np.nan
+        if group == "policy":
+            ids = frame["customer_id"].to_numpy()
+            oracle = world.oracle_actions(ids, None, weights)
+            best = world.expected_reward(ids, oracle, weights) if len(frame) else np.array([])
+            row["oracle_expected_reward"] = float(np.mean(best)) if len(frame) else np.nan
+    return row
+
+
+def summary(result: DemoResult, print_line: Callable[[str], None] = print) -> None:
+    """What a marketer wants to see: reward by group per day, and where traffic went."""
+    daily = result.daily
+    print_line("\nExpected reward per decision (simulator's truth), policy vs holdout (default action):")
+    print_line(f"{'day':>12} {'decisions':>9} {'policy':>8} {'holdout':>8} {'oracle':>8}")
+    for row in daily.itertuples():
+        print_line(
+            f"{row.as_of!s:>12} {row.decisions:>9} {row.policy_expected_reward:>8.3f} "
+            f"{row.holdout_expected_reward:>8.3f} {row.oracle_expected_reward:>8.3f}"
+        )
+    if not result.rewards.empty:
+        measured = result.rewards.pivot_table(
+            index="decision_date", columns="is_holdout", values="mean_reward"
+        ).rename(columns={False: "policy", True: "holdout"})
+        print_line("\nMeasured reward in the warehouse (finalized windows, table `rewards`):")
+        print_line(measured.round(3).to_string())
+    _traffic_summary(result.traffic, print_line)
+    if not result.skips.empty:
+        print_line("\nSkipped (no decision made), by reason, last day:")
+        print_line(result.skips.to_string(index=False))
+    print_line(f"\nDatabase: {result.database}  (tables in schema main; sources in schema raw)")
+
+
+def _traffic_summary(traffic: pd.DataFrame, print_line: Callable[[str], None]) -> None:
+    """Share of the policy's traffic on each field's best and worst value, first vs last 3 days."""
+    if traffic.empty:
+        return
+    dates = sorted(traffic["decision_date"].unique())
+    first, last = traffic[traffic["decision_date"].isin(dates[:3])], traffic[traffic["decision_date"].isin(dates[-3:])]
+    print_line("\nTraffic share, first 3 days -> last 3 days (policy group):")
+    for field in FIELDS:
+        share_first = first[field].value_counts(normalize=True)
+        share_last = last[field].value_counts(normalize=True)
+        shares = pd.concat([share_first, share_last], axis=1, keys=["first", "last"]).fillna(0.0)
+        shares = shares.sort_values("last", ascending=False)
+        parts = ", ".join(f"{v} {r.first:.0%}->{r.last:.0%}" for v, r in shares.iterrows())
+        print_line(f"  {field:<13} {parts}")
