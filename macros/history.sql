@@ -1,40 +1,47 @@
-{#- The append-only history written by earlier builds. Read directly (not with ref) because
-    today's decisions depend on it: rewards and features see the log as it was before
-    this build. Before the first build it is an empty relation with the same columns. -#}
+{#- The append-only history written by earlier builds, read as sources (not with ref)
+    because today's decisions depend on it: rewards and features see the log as it was
+    before this build. The on-run-start hook creates the empty tables on the very first
+    build, with the columns the history models write. -#}
 {% macro decision_log_history() %}
-  {%- set relation = adapter.get_relation(this.database, this.schema, 'decision_log') if execute else none -%}
-  {%- if relation is not none -%}
-    {{ return(relation) }}
-  {%- endif -%}
-  {%- set columns -%}
-    cast(null as varchar) as decision_id,
-    cast(null as varchar) as campaign_id,
-    cast(null as varchar) as customer_id,
-    cast(null as date) as decision_date,
-    cast(null as boolean) as is_holdout,
-    {% for field in decision_fields() -%}
-    cast(null as varchar) as {{ field }},
-    {% endfor -%}
-    cast(null as timestamp) as send_at_utc,
-    cast(null as double) as propensity,
-    cast(null as double) as expected_reward,
-    cast(null as varchar) as algorithm,
-    cast(null as varchar) as model_version,
-    cast(null as timestamp) as logged_at
-  {%- endset -%}
-  {{ return('(select ' ~ columns ~ ' where 1 = 0)') }}
+  {{ return(source('decisioning_history', 'decision_log')) }}
 {% endmacro %}
 
 {% macro decision_context_history() %}
-  {%- set relation = adapter.get_relation(this.database, this.schema, 'decision_contexts') if execute else none -%}
-  {%- if relation is not none -%}
-    {{ return(relation) }}
+  {{ return(source('decisioning_history', 'decision_contexts')) }}
+{% endmacro %}
+
+{% macro create_history_tables() %}
+  {%- if execute -%}
+    {%- set log_columns -%}
+      cast(null as varchar) as decision_id,
+      cast(null as varchar) as campaign_id,
+      cast(null as varchar) as customer_id,
+      cast(null as date) as decision_date,
+      cast(null as boolean) as is_holdout,
+      {% for field in decision_fields() -%}
+      cast(null as varchar) as {{ field }},
+      {% endfor -%}
+      cast(null as timestamp) as send_at_utc,
+      cast(null as double) as propensity,
+      cast(null as double) as expected_reward,
+      cast(null as varchar) as algorithm,
+      cast(null as varchar) as model_version,
+      cast(null as timestamp) as logged_at
+    {%- endset -%}
+    {%- set context_columns -%}
+      cast(null as varchar) as decision_id,
+      cast(null as date) as decision_date,
+      {% for name in feature_names() -%}
+      cast(null as double) as {{ name }}{{ ',' if not loop.last }}
+      {% endfor -%}
+    {%- endset -%}
+    {%- do adapter.create_schema(api.Relation.create(database=target.database, schema=target.schema)) -%}
+    {%- for name, columns in [('decision_log', log_columns), ('decision_contexts', context_columns)] -%}
+      {%- set relation = api.Relation.create(database=target.database, schema=target.schema, identifier=name) -%}
+      {%- if adapter.get_relation(relation.database, relation.schema, relation.identifier) is none -%}
+        {%- do run_query('create table ' ~ relation ~ ' as select ' ~ columns ~ ' where 1 = 0') -%}
+        {%- do adapter.cache_added(relation.incorporate(type='table')) -%}
+      {%- endif -%}
+    {%- endfor -%}
   {%- endif -%}
-  {%- set columns -%}
-    cast(null as varchar) as decision_id,
-    {% for name in feature_names() -%}
-    cast(null as double) as {{ name }}{{ ',' if not loop.last }}
-    {% endfor -%}
-  {%- endset -%}
-  {{ return('(select ' ~ columns ~ ' where 1 = 0)') }}
 {% endmacro %}

@@ -149,7 +149,14 @@ def _eligible(field: str, catalog: Catalog, audience: Audience) -> npt.NDArray[n
     n, values = len(audience.decision_ids), catalog.values[field]
     if field != "channel":
         return np.ones((n, len(values)), dtype=bool)
-    return np.stack([audience.opt_ins[catalog.channel_opt_in[c]] for c in values], axis=1)
+    eligible = np.stack([audience.opt_ins[catalog.channel_opt_in[c]] for c in values], axis=1)
+    stranded = int((~eligible.any(axis=1)).sum())
+    if stranded:
+        raise ValueError(
+            f"{stranded} audience rows have no eligible channel; the audience model should "
+            "have sent them to decision_skips (has_eligible_channel = false)."
+        )
+    return eligible
 
 
 def _draw(p: npt.NDArray[np.float64], u: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:

@@ -1,0 +1,44 @@
+# Everything installs itself: `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test lint format defaults bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+profiles.yml: profiles.example.yml
+	cp profiles.example.yml profiles.yml
+
+## demo: simulate the win-back campaign (ARGS="--customers 5000 --days 10" to change it)
+demo: $(INSTALLED) profiles.yml
+	$(BIN)/decisioning demo $(ARGS)
+
+## test: lint, then every test (pytest drives dbt for the end-to-end and dbt tests)
+test: $(INSTALLED) profiles.yml lint
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check python tests benchmarks models
+	$(BIN)/ruff format --check python tests benchmarks models
+	$(BIN)/mypy
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix python tests benchmarks models
+	$(BIN)/ruff format python tests benchmarks models
+
+## defaults: regenerate the Jinja copy of the config defaults
+defaults: $(INSTALLED)
+	$(BIN)/python -m decisioning.config > macros/config/decisioning_defaults.sql
+
+## bench: speed benchmarks (not part of `make test`); results in benchmarks/results/
+bench: $(INSTALLED) profiles.yml
+	$(BIN)/python benchmarks/bench_daily_cycle.py
+
+clean:
+	rm -rf target logs $(VENV) decisioning.duckdb decisioning.duckdb.wal

@@ -1,0 +1,97 @@
+"""Shared builders for the core tests: a small catalog, audience and fitted models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from decisioning.catalog import Catalog
+from decisioning.config import Config, load_config
+from decisioning.decide import Audience
+
+FIELDS = ("channel", "send_slot", "subject_line", "greeting", "offer")
+DEFAULT_ACTION = {
+    "channel": "email",
+    "send_slot": "h08",
+    "subject_line": "s1",
+    "greeting": "g1",
+    "offer": "o1",
+}
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+@pytest.fixture
+def catalog() -> Catalog:
+    rows = [("channel", c, f"{c}_opt_in") for c in ("email", "push", "sms")]
+    rows += [("send_slot", s, None) for s in ("h08", "h12", "h18")]
+    rows += [("subject_line", f"s{i}", None) for i in range(1, 5)]
+    rows += [("greeting", f"g{i}", None) for i in range(1, 3)]
+    rows += [("offer", f"o{i}", None) for i in range(1, 4)]
+    frame = pd.DataFrame(rows, columns=["field", "value_id", "opt_in_column"])
+    frame["is_active"] = True
+    return Catalog.from_frame(frame, FIELDS)
+
+
+@pytest.fixture
+def config() -> Config:
+    return load_config(
+        {"as_of": "2026-01-10", "holdout": {"share": 0.2, "default_action": DEFAULT_ACTION}}
+    )
+
+
+def make_audience(n: int, d: int = 4, seed: int = 0, holdout_share: float = 0.2) -> Audience:
+    """Random customers, each with at least one opt-in (as the audience model passes)."""
+    rng = np.random.default_rng(seed)
+    features = np.column_stack([np.ones(n), rng.normal(size=(n, d - 1))])
+    customers = np.array([f"c{i:06d}" for i in range(n)])
+    email = rng.random(n) < 0.8
+    push = rng.random(n) < 0.5
+    sms = rng.random(n) < 0.3
+    email |= ~(push | sms)
+    return Audience(
+        decision_ids=np.array([md5(f"winback|{c}|2026-01-10") for c in customers]),
+        customer_ids=customers,
+        is_holdout=rng.random(n) < holdout_share,
+        opt_ins={"email_opt_in": email, "push_opt_in": push, "sms_opt_in": sms},
+        features=features,
+        feature_names=tuple(f"x_{i}" for i in range(d)),
+    )
+
+
+@pytest.fixture
+def audience() -> Audience:
+    return make_audience(4000)
+
+
+def statistics_frame(
+    field: str, values: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> pd.DataFrame:
+    """What policy_statistics computes in SQL, from (x, r, w) per value."""
+    rows = []
+    for value_id, (x, r, w) in values.items():
+        d = x.shape[1]
+        row: dict[str, object] = {
+            "field": field,
+            "value_id": value_id,
+            "feature_names": ",".join(f"x_{i}" for i in range(d)),
+            "n_rewards": len(r),
+            "n": w.sum(),
+            "sum_reward": (w * r).sum(),
+            "sum_reward_sq": (w * r * r).sum(),
+        }
+        for i in range(d):
+            row[f"xty_{i}"] = (w * x[:, i] * r).sum()
+            for j in range(i, d):
+                row[f"xtx_{i}_{j}"] = (w * x[:, i] * x[:, j]).sum()
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+AS_OF = dt.date(2026, 1, 10)

@@ -1,0 +1,65 @@
+"""Settings: defaults, merging, and errors that name the field and the fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from decisioning.config import DEFAULTS, ConfigError, jinja_defaults_macro, load_config
+from decisioning.project import project_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_jinja_defaults_macro_is_in_sync_with_python() -> None:
+    generated = (ROOT / "macros/config/decisioning_defaults.sql").read_text()
+    assert generated == jinja_defaults_macro(), "run `make defaults`"
+
+
+def test_project_settings_are_valid() -> None:
+    config = load_config(project_settings(ROOT), run_date=dt.date(2026, 1, 1))
+    assert config.campaign_id == "winback"
+    assert config.fields == ("channel", "send_slot", "subject_line", "greeting", "offer")
+    assert config.as_of == dt.date(2026, 1, 1)
+
+
+def test_defaults_fill_what_is_left_out() -> None:
+    config = load_config({"reward": {"weights": {"open": 0.2}}}, run_date=dt.date(2026, 3, 1))
+    assert config.reward_weights == {"open": 0.2, "click": 0.3, "conversion": 1.0, "unsubscribe": -0.5}
+    assert config.attribution_window_hours == DEFAULTS["reward"]["attribution_window_hours"]
+    assert config.policy.algorithm == "thompson_sampling"
+
+
+def test_json_text_is_accepted() -> None:
+    assert load_config('{"as_of": "2026-02-03"}').as_of == dt.date(2026, 2, 3)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"polcy": {}}, "decisioning.polcy: unknown setting"),
+        ({"policy": {"algoritm": "x"}}, "decisioning.policy.algoritm: unknown setting"),
+        ({"policy": {"algorithm": "magic"}}, "unknown algorithm 'magic'. Choose one of"),
+        ({"policy": {"half_life_days": -3}}, "policy.half_life_days: must be a positive number"),
+        ({"policy": {"propensity_floor": 0.7}}, "policy.propensity_floor: must be in [0, 0.5)"),
+        ({"policy": {"monte_carlo_draws": 2}}, "monte_carlo_draws: need an integer >= 16"),
+        ({"holdout": {"share": 1.5}}, "holdout.share: must be in [0, 1)"),
+        ({"holdout": {"share": "ten"}}, "holdout.share: expected float, got str"),
+        ({"as_of": "yesterday"}, "as_of: expected a date like 2026-01-31"),
+        ({"campaign_id": "Win Back!"}, "campaign_id: 'Win Back!' must be lower-case"),
+        ({"reward": {"weights": {"revenue": 1}}}, "reward.weights.revenue: unknown setting. Known here: click, conversion"),
+        ({"reward": {"weights": {"open": "high"}}}, "weights.open: expected float, got str"),
+        ({"reward": {"attribution_window_hours": 0}}, "attribution_window_hours: must be a positive"),
+        ({"message_fields": ["channel"]}, "reserved name"),
+        ({"sources": {"customers": {"columns": {"id": "user_id"}}}}, "['id'] not in the contract"),
+        ({"features": {"categorical": {"plan": []}}}, "features.categorical.plan: list the levels"),
+        ({"audience": {"recontact_days": 0}}, "audience.recontact_days: must be a positive"),
+        ("[1, 2]", "expected a mapping of settings"),
+    ],
+)
+def test_bad_settings_name_the_field_and_the_fix(settings: object, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(settings)  # type: ignore[arg-type]
+    assert message in str(error.value)

@@ -1,0 +1,158 @@
+"""The daily decision batch: holdout, eligibility, propensities, reproducibility."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from decisioning.catalog import Catalog, CatalogError
+from decisioning.config import Config, ConfigError, load_config
+from decisioning.decide import Audience, decide, empty_decisions
+from decisioning.keyed_random import decision_keys, keyed_uniforms
+from decisioning.policies import make_policy
+from decisioning.posterior import FieldModel, fit_models
+from tests.conftest import DEFAULT_ACTION, FIELDS, make_audience, statistics_frame
+
+
+def _models(catalog: Catalog, d: int = 4, seed: int = 0) -> dict[str, FieldModel]:
+    """Fitted on synthetic data where each value has its own reward level."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for field, values in catalog.values.items():
+        data = {}
+        for k, value in enumerate(values):
+            x = np.column_stack([np.ones(200), rng.normal(size=(200, d - 1))])
+            data[value] = (x, 0.1 * k + rng.normal(scale=0.3, size=200), np.ones(200))
+        frames.append(statistics_frame(field, data))
+    names = tuple(f"x_{i}" for i in range(d))
+    return fit_models(pd.concat(frames, ignore_index=True), catalog, names, prior_variance=1.0)
+
+
+def test_one_decision_per_customer_with_valid_columns(catalog, config, audience) -> None:  # type: ignore[no-untyped-def]
+    frame = decide(audience, _models(catalog), catalog, config, "v1")
+    assert len(frame) == len(audience.decision_ids)
+    assert frame["decision_id"].is_unique
+    assert list(frame.columns) == list(empty_decisions(catalog.fields).columns)
+    assert ((frame["propensity"] > 0) & (frame["propensity"] <= 1)).all()
+    for field in FIELDS:
+        assert set(frame[field]) <= set(catalog.values[field])
+
+
+def test_holdout_gets_the_default_action_with_propensity_one(catalog, config, audience) -> None:  # type: ignore[no-untyped-def]
+    frame = decide(audience, _models(catalog), catalog, config, "v1")
+    holdout = frame[frame["is_holdout"]]
+    assert len(holdout) == audience.is_holdout.sum() > 0
+    assert (holdout["propensity"] == 1.0).all()
+    assert (holdout["algorithm"] == "holdout_default").all()
+    for field in FIELDS[1:]:
+        assert (holdout[field] == DEFAULT_ACTION[field]).all()
+    # Holdout customers without email fall back to their first eligible channel.
+    no_email = ~audience.opt_ins["email_opt_in"][audience.is_holdout]
+    first = np.where(audience.opt_ins["push_opt_in"], "push", "sms")[audience.is_holdout]
+    expected = np.where(no_email, first, "email")
+    assert (holdout["channel"].to_numpy() == expected).all()
+
+
+def test_channels_respect_opt_ins(catalog, config, audience) -> None:  # type: ignore[no-untyped-def]
+    frame = decide(audience, _models(catalog), catalog, config, "v1")
+    for channel in ("email", "push", "sms"):
+        chosen = frame["channel"].to_numpy() == channel
+        assert audience.opt_ins[f"{channel}_opt_in"][chosen].all()
+
+
+def test_propensity_is_the_product_of_the_fields_probabilities(catalog, config, audience) -> None:  # type: ignore[no-untyped-def]
+    models = _models(catalog)
+    frame = decide(audience, models, catalog, config, "v1")
+    policy = make_policy(config.policy)
+    import hashlib
+
+    expected = np.ones(len(frame))
+    for field in FIELDS:
+        eligible = (
+            np.stack([audience.opt_ins[f"{c}_opt_in"] for c in catalog.values["channel"]], axis=1)
+            if field == "channel"
+            else np.ones((len(frame), len(catalog.values[field])), dtype=bool)
+        )
+        seed = int(hashlib.sha1(f"v1|{field}".encode()).hexdigest()[:15], 16)
+        p = policy.action_probabilities(models[field], audience.features, eligible, seed)
+        index = pd.Index(catalog.values[field]).get_indexer(frame[field])
+        expected *= p[np.arange(len(frame)), index]
+    policy_rows = ~frame["is_holdout"].to_numpy()
+    assert np.allclose(frame["propensity"].to_numpy()[policy_rows], expected[policy_rows])
+
+
+def test_choices_follow_the_probabilities(catalog, audience) -> None:  # type: ignore[no-untyped-def]
+    # Uniform over 4 subject lines: each share is binomial(n, 1/4).
+    config = load_config({"policy": {"algorithm": "uniform_random", "propensity_floor": 0.0},
+                          "holdout": {"share": 0.0}})
+    big = make_audience(40_000, holdout_share=0.0)
+    frame = decide(big, _models(catalog), catalog, config, "v1")
+    shares = frame["subject_line"].value_counts(normalize=True)
+    assert np.all(np.abs(shares - 0.25) < 4 * np.sqrt(0.25 * 0.75 / len(frame)))
+    assert np.allclose(frame["propensity"], 1 / 3 * 1 / 3 * 1 / 4 * 1 / 2 * 1 / 3, rtol=0, atol=0.1)
+
+
+def test_decisions_are_reproducible_and_independent_of_row_order(catalog, config, audience) -> None:  # type: ignore[no-untyped-def]
+    models = _models(catalog)
+    first = decide(audience, models, catalog, config, "v1").set_index("decision_id")
+    order = np.random.default_rng(3).permutation(len(audience.decision_ids))
+    shuffled = dataclasses.replace(
+        audience,
+        decision_ids=audience.decision_ids[order],
+        customer_ids=audience.customer_ids[order],
+        is_holdout=audience.is_holdout[order],
+        opt_ins={k: v[order] for k, v in audience.opt_ins.items()},
+        features=audience.features[order],
+    )
+    second = decide(shuffled, models, catalog, config, "v1").set_index("decision_id")
+    pd.testing.assert_frame_equal(first, second.loc[first.index])
+
+
+def test_draws_use_the_decision_ids_own_uniforms(catalog, audience) -> None:  # type: ignore[no-untyped-def]
+    config = load_config({"policy": {"algorithm": "uniform_random", "propensity_floor": 0.0},
+                          "holdout": {"share": 0.0}})
+    audience = dataclasses.replace(audience, is_holdout=np.zeros(len(audience.is_holdout), bool))
+    frame = decide(audience, _models(catalog), catalog, config, "v1")
+    u = keyed_uniforms(decision_keys(audience.decision_ids), stream=FIELDS.index("offer"))
+    assert (frame["offer"].to_numpy() == np.array(["o1", "o2", "o3"])[(u * 3).astype(int)]).all()
+
+
+def test_a_floor_too_high_for_the_catalog_is_a_config_error(catalog, audience) -> None:  # type: ignore[no-untyped-def]
+    config = load_config({"policy": {"propensity_floor": 0.4}, "holdout": {"share": 0.0}})
+    with pytest.raises(ConfigError, match=r"propensity_floor: 0.4 is above 1/3"):
+        decide(audience, _models(catalog), catalog, config, "v1")
+
+
+def test_default_action_errors_name_the_field(catalog, audience) -> None:  # type: ignore[no-untyped-def]
+    broken = {**DEFAULT_ACTION, "offer": "o9"}
+    config: Config = load_config({"holdout": {"share": 0.2, "default_action": broken}})
+    with pytest.raises(ConfigError, match=r"default_action.offer: 'o9' is not an active offer"):
+        decide(audience, _models(catalog), catalog, config, "v1")
+    partial = {k: v for k, v in DEFAULT_ACTION.items() if k != "greeting"}
+    config = load_config({"holdout": {"share": 0.2, "default_action": partial}})
+    with pytest.raises(ConfigError, match="default_action: missing greeting"):
+        decide(audience, _models(catalog), catalog, config, "v1")
+
+
+def test_a_field_without_active_values_is_a_catalog_error() -> None:
+    frame = pd.DataFrame(
+        {"field": ["channel", "send_slot", "offer"], "value_id": ["email", "h08", "o1"],
+         "opt_in_column": ["email_opt_in", None, None], "is_active": [True, True, False]}
+    )
+    with pytest.raises(CatalogError, match=r"'offer' has no active value in seeds/message_variants.csv"):
+        Catalog.from_frame(frame, ("channel", "send_slot", "offer"))
+
+
+def test_customers_without_an_eligible_channel_are_refused(catalog, config, audience) -> None:  # type: ignore[no-untyped-def]
+    for column in audience.opt_ins.values():
+        column[:3] = False
+    with pytest.raises(ValueError, match="3 audience rows have no eligible channel"):
+        decide(audience, _models(catalog), catalog, config, "v1")
+
+
+def test_features_must_match_the_model(catalog, config) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="different features"):
+        decide(make_audience(10, d=3), _models(catalog, d=4), catalog, config, "v1")
