@@ -27,7 +27,12 @@ def test_project_settings_are_valid() -> None:
 
 def test_defaults_fill_what_is_left_out() -> None:
     config = load_config({"reward": {"weights": {"open": 0.2}}}, run_date=dt.date(2026, 3, 1))
-    assert config.reward_weights == {"open": 0.2, "click": 0.3, "conversion": 1.0, "unsubscribe": -0.5}
+    assert config.reward_weights == {
+        "open": 0.2,
+        "click": 0.3,
+        "conversion": 1.0,
+        "unsubscribe": -0.5,
+    }
     assert config.attribution_window_hours == DEFAULTS["reward"]["attribution_window_hours"]
     assert config.policy.algorithm == "thompson_sampling"
 
@@ -49,9 +54,15 @@ def test_json_text_is_accepted() -> None:
         ({"holdout": {"share": "ten"}}, "holdout.share: expected float, got str"),
         ({"as_of": "yesterday"}, "as_of: expected a date like 2026-01-31"),
         ({"campaign_id": "Win Back!"}, "campaign_id: 'Win Back!' must be lower-case"),
-        ({"reward": {"weights": {"revenue": 1}}}, "reward.weights.revenue: unknown setting. Known here: click, conversion"),
+        (
+            {"reward": {"weights": {"revenue": 1}}},
+            "reward.weights.revenue: unknown setting. Known here: click, conversion",
+        ),
         ({"reward": {"weights": {"open": "high"}}}, "weights.open: expected float, got str"),
-        ({"reward": {"attribution_window_hours": 0}}, "attribution_window_hours: must be a positive"),
+        (
+            {"reward": {"attribution_window_hours": 0}},
+            "attribution_window_hours: must be a positive",
+        ),
         ({"message_fields": ["channel"]}, "reserved name"),
         ({"sources": {"customers": {"columns": {"id": "user_id"}}}}, "['id'] not in the contract"),
         ({"features": {"categorical": {"plan": []}}}, "features.categorical.plan: list the levels"),

@@ -10,7 +10,7 @@ import pytest
 
 from decisioning.catalog import Catalog, CatalogError
 from decisioning.config import Config, ConfigError, load_config
-from decisioning.decide import Audience, decide, empty_decisions
+from decisioning.decide import decide, empty_decisions
 from decisioning.keyed_random import decision_keys, keyed_uniforms
 from decisioning.policies import make_policy
 from decisioning.posterior import FieldModel, fit_models
@@ -86,8 +86,12 @@ def test_propensity_is_the_product_of_the_fields_probabilities(catalog, config, 
 
 def test_choices_follow_the_probabilities(catalog, audience) -> None:  # type: ignore[no-untyped-def]
     # Uniform over 4 subject lines: each share is binomial(n, 1/4).
-    config = load_config({"policy": {"algorithm": "uniform_random", "propensity_floor": 0.0},
-                          "holdout": {"share": 0.0}})
+    config = load_config(
+        {
+            "policy": {"algorithm": "uniform_random", "propensity_floor": 0.0},
+            "holdout": {"share": 0.0},
+        }
+    )
     big = make_audience(40_000, holdout_share=0.0)
     frame = decide(big, _models(catalog), catalog, config, "v1")
     shares = frame["subject_line"].value_counts(normalize=True)
@@ -112,8 +116,12 @@ def test_decisions_are_reproducible_and_independent_of_row_order(catalog, config
 
 
 def test_draws_use_the_decision_ids_own_uniforms(catalog, audience) -> None:  # type: ignore[no-untyped-def]
-    config = load_config({"policy": {"algorithm": "uniform_random", "propensity_floor": 0.0},
-                          "holdout": {"share": 0.0}})
+    config = load_config(
+        {
+            "policy": {"algorithm": "uniform_random", "propensity_floor": 0.0},
+            "holdout": {"share": 0.0},
+        }
+    )
     audience = dataclasses.replace(audience, is_holdout=np.zeros(len(audience.is_holdout), bool))
     frame = decide(audience, _models(catalog), catalog, config, "v1")
     u = keyed_uniforms(decision_keys(audience.decision_ids), stream=FIELDS.index("offer"))
@@ -139,10 +147,16 @@ def test_default_action_errors_name_the_field(catalog, audience) -> None:  # typ
 
 def test_a_field_without_active_values_is_a_catalog_error() -> None:
     frame = pd.DataFrame(
-        {"field": ["channel", "send_slot", "offer"], "value_id": ["email", "h08", "o1"],
-         "opt_in_column": ["email_opt_in", None, None], "is_active": [True, True, False]}
+        {
+            "field": ["channel", "send_slot", "offer"],
+            "value_id": ["email", "h08", "o1"],
+            "opt_in_column": ["email_opt_in", None, None],
+            "is_active": [True, True, False],
+        }
     )
-    with pytest.raises(CatalogError, match=r"'offer' has no active value in seeds/message_variants.csv"):
+    with pytest.raises(
+        CatalogError, match=r"'offer' has no active value in seeds/message_variants.csv"
+    ):
         Catalog.from_frame(frame, ("channel", "send_slot", "offer"))
 
 

@@ -59,7 +59,9 @@ def test_probabilities_are_valid_floored_and_respect_eligibility(policy: Policy)
 
 def test_uniform_is_exactly_one_over_the_eligible_count() -> None:
     eligible = np.array([[True, True, False], [True, True, True], [False, True, False]])
-    p = UniformRandom().action_probabilities(_model([0, 0, 0], [1, 1, 1]), np.ones((3, 1)), eligible, 0)
+    p = UniformRandom().action_probabilities(
+        _model([0, 0, 0], [1, 1, 1]), np.ones((3, 1)), eligible, 0
+    )
     assert np.allclose(p, [[0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3], [0, 1, 0]])
 
 
@@ -77,7 +79,9 @@ def test_thompson_concentrates_on_a_clearly_better_value_and_explores_uncertain_
     policy, x, eligible = ThompsonSampling(draws=4000), np.ones((1, 1)), np.ones((1, 3), dtype=bool)
     certain = policy.action_probabilities(_model([0.5, 0.1, 0.0], [0.01] * 3), x, eligible, 0)[0]
     assert certain[0] == 1.0
-    uncertain = policy.action_probabilities(_model([0.5, 0.1, 0.0], [0.01, 0.01, 1.0]), x, eligible, 0)[0]
+    uncertain = policy.action_probabilities(
+        _model([0.5, 0.1, 0.0], [0.01, 0.01, 1.0]), x, eligible, 0
+    )[0]
     # The uncertain third value beats 0.5 with probability 1 - Phi(0.5) = 0.3085.
     assert abs(uncertain[2] - 0.3085) < 4 * math.sqrt(0.3085 * 0.6915 / 4000)
 
@@ -87,8 +91,14 @@ def test_permuting_values_permutes_probabilities() -> None:
     eligible = np.ones((200, 4), dtype=bool)
     order = np.array([2, 0, 3, 1])
     permuted = FieldModel(
-        model.field, tuple(np.array(model.value_ids)[order]), model.feature_names,
-        model.mean[order], model.covariance[order], model.n, model.n_rewards, model.noise_variance,
+        model.field,
+        tuple(np.array(model.value_ids)[order]),
+        model.feature_names,
+        model.mean[order],
+        model.covariance[order],
+        model.n,
+        model.n_rewards,
+        model.noise_variance,
     )
     policy = ThompsonSampling(draws=20_000)
     p = policy.action_probabilities(model, x, eligible, seed=1)

@@ -59,7 +59,8 @@ def test_value_without_data_keeps_the_prior_and_posterior_shrinks_with_data() ->
 def test_parameters_round_trip_through_the_long_table(catalog) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(0)
     stats = statistics_frame(
-        "offer", {v: (rng.normal(size=(20, 3)), rng.normal(size=20), np.ones(20)) for v in ("o1", "o3")}
+        "offer",
+        {v: (rng.normal(size=(20, 3)), rng.normal(size=20), np.ones(20)) for v in ("o1", "o3")},
     )
     models = {f: fit_field(f, catalog.values[f], stats, NAMES, 1.0) for f in catalog.fields}
     restored = models_from_frame(models_to_frame(models, "v1"), catalog)

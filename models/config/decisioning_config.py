@@ -1,6 +1,7 @@
 import json
 
 import pandas as pd
+
 from decisioning.dbt_io import config_from_meta
 
 

@@ -34,7 +34,7 @@ targeted as (
     {%- endif %}
 ),
 
-final as (
+identified as (
     select
         md5('{{ cfg["campaign_id"] }}|' || targeted.customer_id || '|{{ cfg["as_of"] }}') as decision_id,
         '{{ cfg["campaign_id"] }}' as campaign_id,
@@ -52,6 +52,14 @@ final as (
         {%- endfor %}
     from targeted
     cross join active_opt_ins
+),
+
+final as (
+    select * from identified
+    {%- if audience['max_per_day'] is not none %}
+    -- A random subset of at most max_per_day, stable for the day (ranked by decision id).
+    qualify row_number() over (order by md5(decision_id)) <= {{ audience['max_per_day'] | int }}
+    {%- endif %}
 )
 
 select * from final

@@ -1,6 +1,6 @@
 from decisioning.catalog import Catalog
-from decisioning.decide import Audience, decide, empty_decisions
 from decisioning.dbt_io import config_from_meta, to_pandas
+from decisioning.decide import Audience, decide, empty_decisions
 from decisioning.posterior import models_from_frame
 
 

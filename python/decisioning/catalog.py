@@ -52,7 +52,11 @@ class Catalog:
                 "decisioning.message_fields does not list: add them there, or remove the rows."
             )
         channels = active[active["field"] == "channel"]
-        opt_in = dict(zip(channels["value_id"].astype(str), channels["opt_in_column"].astype(str)))
+        opt_in = dict(
+            zip(
+                channels["value_id"].astype(str), channels["opt_in_column"].astype(str), strict=True
+            )
+        )
         return cls(values=values, channel_opt_in=opt_in)
 
     def default_action(self, action: Mapping[str, str]) -> dict[str, int]:

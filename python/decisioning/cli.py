@@ -18,15 +18,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="decisioning", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    demo = commands.add_parser("demo", help="simulate a fitness app's win-back campaign, day by day")
+    demo = commands.add_parser(
+        "demo", help="simulate a fitness app's win-back campaign, day by day"
+    )
     demo.add_argument("--customers", type=int, default=50_000, help="default 50,000")
     demo.add_argument("--days", type=int, default=30, help="days to simulate (default 30)")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--algorithm", choices=ALGORITHMS, help="override decisioning.policy.algorithm")
+    demo.add_argument(
+        "--algorithm", choices=ALGORITHMS, help="override decisioning.policy.algorithm"
+    )
 
     build = commands.add_parser("build", help="one turn of the loop: validate settings, dbt build")
-    build.add_argument("--as-of", type=dt.date.fromisoformat, help="YYYY-MM-DD (default: today, UTC)")
-    build.add_argument("--full-refresh", action="store_true", help="rebuild tables; history is kept")
+    build.add_argument(
+        "--as-of", type=dt.date.fromisoformat, help="YYYY-MM-DD (default: today, UTC)"
+    )
+    build.add_argument(
+        "--full-refresh", action="store_true", help="rebuild tables; history is kept"
+    )
 
     commands.add_parser("config", help="print the validated settings, defaults filled in")
 
@@ -54,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.customers < 100 or args.days < 1:
         raise ConfigError("--customers must be at least 100 and --days at least 1.")
     overrides = {"policy": {"algorithm": args.algorithm}} if args.algorithm else {}
-    print(f"Demo: {args.customers:,} customers, {args.days} days, seed {args.seed} -> {project.database}")
+    print(f"Demo: {args.customers:,} customers, {args.days} days, seed {args.seed}")
     result = run_demo(args.customers, args.days, args.seed, overrides=overrides, project=project)
     summary(result)
     return 0

@@ -43,7 +43,7 @@ DEFAULTS: dict[str, Any] = {
         "message_events": {"table": "message_events", "columns": {}},
     },
     "features": {"lookback_days": 90, "categorical": {}, "numeric": []},
-    "audience": {"inactive_days": None, "recontact_days": 7},
+    "audience": {"inactive_days": None, "recontact_days": 7, "max_per_day": None},
     "reward": {
         "attribution_window_hours": 72,
         "weights": {"open": 0.1, "click": 0.3, "conversion": 1.0, "unsubscribe": -0.5},
@@ -100,7 +100,9 @@ class Config:
         return FIXED_FIELDS + self.message_fields
 
 
-def merge(defaults: Mapping[str, Any], overrides: Mapping[str, Any], path: str = "") -> dict:
+def merge(
+    defaults: Mapping[str, Any], overrides: Mapping[str, Any], path: str = ""
+) -> dict[str, Any]:
     """Deep-merge ``overrides`` onto ``defaults``; unknown keys are an error.
 
     Mappings that hold user-named keys (column maps, categorical levels, the default
@@ -120,7 +122,9 @@ def merge(defaults: Mapping[str, Any], overrides: Mapping[str, Any], path: str =
     return merged
 
 
-def load_config(overrides: Mapping[str, Any] | str | None, run_date: dt.date | None = None) -> Config:
+def load_config(
+    overrides: Mapping[str, Any] | str | None, run_date: dt.date | None = None
+) -> Config:
     """Validate the user's ``decisioning`` block (a mapping or its JSON) over the defaults.
 
     ``run_date`` is the UTC date the build started; it is ``as_of`` when the block has none.
@@ -225,7 +229,9 @@ def _policy(p: Mapping[str, Any]) -> PolicyConfig:
     half_life = p["half_life_days"]
     draws = p["monte_carlo_draws"]
     if not isinstance(draws, int) or draws < 16:
-        raise ConfigError(f"decisioning.policy.monte_carlo_draws: need an integer >= 16, got {draws!r}.")
+        raise ConfigError(
+            f"decisioning.policy.monte_carlo_draws: need an integer >= 16, got {draws!r}."
+        )
     return PolicyConfig(
         algorithm=p["algorithm"],
         prior_variance=_positive(p["prior_variance"], "policy.prior_variance"),
@@ -254,7 +260,9 @@ def _holdout(h: Mapping[str, Any]) -> HoldoutConfig:
 def _weights(weights: Mapping[str, Any]) -> dict[str, float]:
     for name, value in weights.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"decisioning.reward.weights.{name}: expected a number, got {value!r}.")
+            raise ConfigError(
+                f"decisioning.reward.weights.{name}: expected a number, got {value!r}."
+            )
     return {c: float(weights.get(c, 0.0)) for c in REWARD_COMPONENTS}
 
 
@@ -285,7 +293,7 @@ def _validated_rest(raw: dict[str, Any]) -> dict[str, Any]:
         _identifier(attribute, "features.numeric[]")
     _positive(features["lookback_days"], "features.lookback_days")
     audience = raw["audience"]
-    for key in ("inactive_days", "recontact_days"):
+    for key in ("inactive_days", "recontact_days", "max_per_day"):
         if audience[key] is not None:
             _positive(audience[key], f"audience.{key}")
     if not all(isinstance(e, str) for e in raw["reward"]["conversion_events"]):

@@ -17,6 +17,7 @@ from decisioning.config import Config, load_config
 
 def to_pandas(relation: Any) -> pd.DataFrame:
     """A pandas frame from a DuckDB relation or a Snowpark DataFrame."""
+    frame: pd.DataFrame
     if hasattr(relation, "to_arrow_table"):
         frame = relation.to_arrow_table().to_pandas()
     elif hasattr(relation, "to_pandas"):

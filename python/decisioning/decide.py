@@ -52,7 +52,9 @@ class Audience:
             decision_ids=frame["decision_id"].to_numpy(dtype=str),
             customer_ids=frame["customer_id"].to_numpy(dtype=str),
             is_holdout=frame["is_holdout"].to_numpy(dtype=bool),
-            opt_ins={c: frame[c].to_numpy(dtype=bool) for c in frame.columns if c.endswith("_opt_in")},
+            opt_ins={
+                c: frame[c].to_numpy(dtype=bool) for c in frame.columns if c.endswith("_opt_in")
+            },
             features=frame[list(names)].to_numpy(dtype=np.float64),
             feature_names=names,
         )
@@ -85,7 +87,9 @@ def decide(
     n = len(audience.decision_ids)
     policy = make_policy(config.policy)
     keys = decision_keys(audience.decision_ids)
-    default = catalog.default_action(config.holdout.default_action) if audience.is_holdout.any() else {}
+    default = (
+        catalog.default_action(config.holdout.default_action) if audience.is_holdout.any() else {}
+    )
     chosen: dict[str, npt.NDArray[np.str_]] = {}
     propensity = np.ones(n)
     predicted = np.zeros(n)
@@ -126,11 +130,19 @@ def decide(
 
 def empty_decisions(catalog_fields: tuple[str, ...]) -> pd.DataFrame:
     """A decisions frame with no rows and the right columns (empty audience)."""
-    columns = [*DECISION_COLUMNS, *catalog_fields, "propensity", "expected_reward",
-               "algorithm", "model_version"]
+    columns = [
+        *DECISION_COLUMNS,
+        *catalog_fields,
+        "propensity",
+        "expected_reward",
+        "algorithm",
+        "model_version",
+    ]
     frame = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     frame["is_holdout"] = frame["is_holdout"].astype(bool)
-    frame[["propensity", "expected_reward"]] = frame[["propensity", "expected_reward"]].astype(float)
+    frame[["propensity", "expected_reward"]] = frame[["propensity", "expected_reward"]].astype(
+        float
+    )
     return frame
 
 
@@ -165,7 +177,8 @@ def _draw(p: npt.NDArray[np.float64], u: npt.NDArray[np.float64]) -> npt.NDArray
     index = (cdf < (u * cdf[:, -1])[:, None]).sum(axis=1)
     # Never land on a zero-probability value through rounding at the top of the CDF.
     last_positive = p.shape[1] - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
-    return np.minimum(index, last_positive)
+    drawn: npt.NDArray[np.intp] = np.minimum(index, last_positive)
+    return drawn
 
 
 def _default_index(
@@ -174,4 +187,5 @@ def _default_index(
     """The default value's index, or the first eligible one where it is not eligible."""
     preferred = np.full(len(eligible), default[field], dtype=np.intp)
     ok = eligible[np.arange(len(eligible)), preferred]
-    return np.where(ok, preferred, np.argmax(eligible, axis=1))
+    index: npt.NDArray[np.intp] = np.where(ok, preferred, np.argmax(eligible, axis=1))
+    return index

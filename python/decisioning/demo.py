@@ -49,7 +49,7 @@ def run_demo(
     settings = {**(overrides or {})}
     config = project.config(settings)
     world = generate_world(n_customers=customers, seed=seed, start=start)
-    _create_sources(project.database, world, seed)
+    create_sources(project.database, world, seed)
     daily = []
     for day in _progress(range(days), progress, "Simulating days"):
         as_of = start + dt.timedelta(days=day)
@@ -60,8 +60,8 @@ def run_demo(
             ).df()
             response = world.respond(sent, config.attribution_window_hours)
             organic = world.organic_events(as_of)
-            _append(con, "raw.message_events", response.message_events)
-            _append(con, "raw.product_events", pd.concat([response.product_events, organic]))
+            append_rows(con, "raw.message_events", response.message_events)
+            append_rows(con, "raw.product_events", pd.concat([response.product_events, organic]))
             _apply_unsubscribes(con, response.unsubscribed)
         daily.append(_truth(world, sent, as_of, config.reward_weights))
     with duckdb.connect(str(project.database), read_only=True) as con:
@@ -73,7 +73,9 @@ def run_demo(
             "select decision_date, channel, send_slot, subject_line, greeting, offer "
             "from main.decision_log where not is_holdout"
         ).df()
-        skips = con.sql("select reason, count(*) as customers from main.decision_skips group by all").df()
+        skips = con.sql(
+            "select reason, count(*) as customers from main.decision_skips group by all"
+        ).df()
     return DemoResult(pd.DataFrame(daily), rewards, traffic, skips, project.database)
 
 
@@ -85,7 +87,7 @@ def _progress(items: range, enabled: bool, label: str) -> Any:
     return tqdm(items, desc=label, unit="day", file=sys.stderr)
 
 
-def _create_sources(database: Path, world: World, seed: int) -> None:
+def create_sources(database: Path, world: World, seed: int) -> None:
     """A fresh demo database with the raw sources; refuses to touch any other database."""
     if database.exists():
         with duckdb.connect(str(database), read_only=True) as con:
@@ -123,7 +125,7 @@ def _create_sources(database: Path, world: World, seed: int) -> None:
         )
 
 
-def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+def append_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
     con.register("frame", frame)
@@ -143,11 +145,18 @@ def _apply_unsubscribes(con: duckdb.DuckDBPyConnection, unsubscribed: pd.DataFra
         con.unregister("gone")
 
 
-def _truth(world: World, sent: pd.DataFrame, as_of: dt.date, weights: dict[str, float]) -> dict[str, Any]:
+def _truth(
+    world: World, sent: pd.DataFrame, as_of: dt.date, weights: dict[str, float]
+) -> dict[str, Any]:
     """The simulator's expected reward of today's actions, by group, and of the oracle."""
     row: dict[str, Any] = {"as_of": as_of, "decisions": len(sent)}
-    for group, frame in (("policy", sent[~sent["is_holdout"]]), ("holdout", sent[sent["is_holdout"]])):
-        actions = {f: frame[f if f in ("channel", "send_slot") else f"{f}_id"].to_numpy() for f in FIELDS}
+    for group, frame in (
+        ("policy", sent[~sent["is_holdout"]]),
+        ("holdout", sent[sent["is_holdout"]]),
+    ):
+        actions = {
+            f: frame[f if f in ("channel", "send_slot") else f"{f}_id"].to_numpy() for f in FIELDS
+        }
         expected = world.expected_reward(frame["customer_id"].to_numpy(), actions, weights)
         row[f"{group}_customers"] = len(frame)
         row[f"{group}_expected_reward"] = float(np.mean(expected)) if len(frame) else np.nan
@@ -163,7 +172,9 @@ def _truth(world: World, sent: pd.DataFrame, as_of: dt.date, weights: dict[str, 
 def summary(result: DemoResult, print_line: Callable[[str], None] = print) -> None:
     """What a marketer wants to see: reward by group per day, and where traffic went."""
     daily = result.daily
-    print_line("\nExpected reward per decision (simulator's truth), policy vs holdout (default action):")
+    print_line(
+        "\nExpected reward per decision (simulator's truth), policy vs holdout (default action):"
+    )
     print_line(f"{'day':>12} {'decisions':>9} {'policy':>8} {'holdout':>8} {'oracle':>8}")
     for row in daily.itertuples():
         print_line(
@@ -188,7 +199,10 @@ def _traffic_summary(traffic: pd.DataFrame, print_line: Callable[[str], None]) -
     if traffic.empty:
         return
     dates = sorted(traffic["decision_date"].unique())
-    first, last = traffic[traffic["decision_date"].isin(dates[:3])], traffic[traffic["decision_date"].isin(dates[-3:])]
+    first, last = (
+        traffic[traffic["decision_date"].isin(dates[:3])],
+        traffic[traffic["decision_date"].isin(dates[-3:])],
+    )
     print_line("\nTraffic share, first 3 days -> last 3 days (policy group):")
     for field in FIELDS:
         share_first = first[field].value_counts(normalize=True)

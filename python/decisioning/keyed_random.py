@@ -28,9 +28,7 @@ def decision_keys(decision_ids: npt.ArrayLike) -> npt.NDArray[np.uint64]:
         bad = ids[(nibbles == 255).any(axis=1)][0].decode(errors="replace")
         raise ValueError(f"decision_id {bad!r} is not an md5 hex digest (32 hex digits).")
     shifts = np.arange(60, -4, -4, dtype=np.uint64)
-    keys: npt.NDArray[np.uint64] = np.bitwise_or.reduce(
-        nibbles.astype(np.uint64) << shifts, axis=1
-    )
+    keys: npt.NDArray[np.uint64] = np.bitwise_or.reduce(nibbles.astype(np.uint64) << shifts, axis=1)
     return keys
 
 

@@ -86,8 +86,8 @@ def fit_field(
         g[upper] = row[xtx_columns].to_numpy(dtype=float)
         gram[k] = g + np.triu(g, 1).T
         xty[k] = row[xty_columns].to_numpy(dtype=float)
-        n[k], n_rewards[k] = float(row["n"]), int(row["n_rewards"])
-        sum_r[k], sum_r2[k] = float(row["sum_reward"]), float(row["sum_reward_sq"])
+        n[k], n_rewards[k] = row["n"], row["n_rewards"]
+        sum_r[k], sum_r2[k] = row["sum_reward"], row["sum_reward_sq"]
     within = np.sum(sum_r2 - np.divide(sum_r**2, n, out=np.zeros_like(n), where=n > 0))
     noise = (PRIOR_NOISE_WEIGHT * PRIOR_NOISE_VARIANCE + max(within, 0.0)) / (
         PRIOR_NOISE_WEIGHT + n.sum()
@@ -100,7 +100,10 @@ def fit_field(
 
 
 def fit_models(
-    statistics: pd.DataFrame, catalog: Catalog, feature_names: tuple[str, ...], prior_variance: float
+    statistics: pd.DataFrame,
+    catalog: Catalog,
+    feature_names: tuple[str, ...],
+    prior_variance: float,
 ) -> dict[str, FieldModel]:
     """One ``FieldModel`` per catalog field."""
     return {
@@ -134,13 +137,23 @@ def models_to_frame(models: dict[str, FieldModel], version: str) -> pd.DataFrame
         n_values, d = model.mean.shape
         v, i = np.meshgrid(np.arange(n_values), np.arange(d), indexing="ij")
         means = pd.DataFrame(
-            {"value_index": v.ravel(), "row_index": i.ravel(), "col_index": -1,
-             "parameter": "mean", "value": model.mean.ravel()}
+            {
+                "value_index": v.ravel(),
+                "row_index": i.ravel(),
+                "col_index": -1,
+                "parameter": "mean",
+                "value": model.mean.ravel(),
+            }
         )
-        v, i, j = np.meshgrid(np.arange(n_values), np.arange(d), np.arange(d), indexing="ij")
+        cv, ci, cj = np.meshgrid(np.arange(n_values), np.arange(d), np.arange(d), indexing="ij")
         covs = pd.DataFrame(
-            {"value_index": v.ravel(), "row_index": i.ravel(), "col_index": j.ravel(),
-             "parameter": "covariance", "value": model.covariance.ravel()}
+            {
+                "value_index": cv.ravel(),
+                "row_index": ci.ravel(),
+                "col_index": cj.ravel(),
+                "parameter": "covariance",
+                "value": model.covariance.ravel(),
+            }
         )
         frame = pd.concat([means, covs], ignore_index=True)
         frame.insert(0, "field", model.field)

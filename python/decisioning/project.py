@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from decisioning.config import Config, load_config, merge
+from decisioning.config import Config, load_config
 
 DATABASE_ENV = "DECISIONING_DUCKDB_PATH"
 
@@ -50,21 +50,19 @@ class Project:
     """A dbt project run in-process (dbt's start-up cost is paid once per process)."""
 
     project_dir: Path
+    database: Path
     settings: dict[str, Any] = field(default_factory=dict)
     _runner: Any = None
 
     @classmethod
-    def open(cls, project_dir: Path | None = None) -> Project:
+    def open(cls, project_dir: Path | None = None, database: Path | None = None) -> Project:
+        """The project at ``project_dir`` (default: found from here), on ``database``
+        (default: ``$DECISIONING_DUCKDB_PATH`` or ``decisioning.duckdb`` in the project)."""
         folder = project_dir or find_project_dir()
         profiles = folder / "profiles.yml"
         if not profiles.exists():
             shutil.copy(folder / "profiles.example.yml", profiles)
-        os.environ[DATABASE_ENV] = str(database_path(folder))
-        return cls(folder, project_settings(folder))
-
-    @property
-    def database(self) -> Path:
-        return Path(os.environ[DATABASE_ENV])
+        return cls(folder, (database or database_path(folder)).resolve(), project_settings(folder))
 
     def config(self, overrides: Mapping[str, Any] | None = None) -> Config:
         """Project settings with ``overrides`` merged on top, validated."""
@@ -78,12 +76,16 @@ class Project:
             from dbt.cli.main import dbtRunner
 
             self._runner = dbtRunner()
+        os.environ[DATABASE_ENV] = str(self.database)  # read by profiles.yml
         result = self._runner.invoke(
             [
                 *args,
-                "--project-dir", str(self.project_dir),
-                "--profiles-dir", str(self.project_dir),
-                "--vars", json.dumps({"decisioning": settings}),
+                "--project-dir",
+                str(self.project_dir),
+                "--profiles-dir",
+                str(self.project_dir),
+                "--vars",
+                json.dumps({"decisioning": settings}),
                 "--quiet",
             ]
         )
@@ -118,4 +120,4 @@ def _failure_message(args: Sequence[str], result: Any) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["BuildError", "Project", "database_path", "find_project_dir", "merge", "merge_settings"]
+__all__ = ["BuildError", "Project", "database_path", "find_project_dir", "merge_settings"]

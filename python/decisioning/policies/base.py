@@ -45,5 +45,7 @@ class Policy(ABC):
         return np.where(eligible, p * (1.0 - k * self.floor) + self.floor, 0.0)
 
     @abstractmethod
-    def _probabilities(self, model: FieldModel, features: Array, eligible: Mask, seed: int) -> Array:
+    def _probabilities(
+        self, model: FieldModel, features: Array, eligible: Mask, seed: int
+    ) -> Array:
         """Unfloored probabilities, shape (n, V); ineligible entries are ignored."""

@@ -16,8 +16,9 @@ class ThompsonSampling(Policy):
 
     .. math::  s_v = x^\\top \\theta_v \\sim N(x^\\top \\mu_v,\\; x^\\top \\Sigma_v x)
 
-    .. math::  p_v(x) = P(v = \\arg\\max_u s_u) \\approx \\frac{1}{M}
-               \\sum_{m=1}^{M} 1[v = \\arg\\max_u (x^\\top \\mu_u + \\sqrt{x^\\top \\Sigma_u x}\\, z_{mu})]
+    .. math::  p_v(x) = P(v = \\arg\\max_u s_u) \\approx \\frac{1}{M} \\sum_{m=1}^{M}
+               1[v = \\arg\\max_u (x^\\top \\mu_u + \\sigma_u(x)\\, z_{mu})],
+               \\quad \\sigma_u(x) = \\sqrt{x^\\top \\Sigma_u x}
 
     with ``M`` standard-normal draws z shared by the batch (seeded). Drawing the action
     from p is Thompson sampling, and p is the exact propensity of that draw.
@@ -30,7 +31,9 @@ class ThompsonSampling(Policy):
         self.draws = draws
         self.chunk_size = chunk_size
 
-    def _probabilities(self, model: FieldModel, features: Array, eligible: Mask, seed: int) -> Array:
+    def _probabilities(
+        self, model: FieldModel, features: Array, eligible: Mask, seed: int
+    ) -> Array:
         mean = features @ model.mean.T
         sd = score_sd(model, features)
         z = np.random.default_rng(seed).standard_normal((self.draws, len(model.value_ids)))
@@ -50,4 +53,5 @@ def score_sd(model: FieldModel, features: Array) -> Array:
     variance = np.stack(
         [np.einsum("nd,nd->n", features @ cov, features) for cov in model.covariance], axis=1
     )
-    return np.sqrt(np.maximum(variance, 0.0))
+    sd: Array = np.sqrt(np.maximum(variance, 0.0))
+    return sd

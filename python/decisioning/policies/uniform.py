@@ -13,5 +13,8 @@ class UniformRandom(Policy):
 
     name = "uniform_random"
 
-    def _probabilities(self, model: FieldModel, features: Array, eligible: Mask, seed: int) -> Array:
-        return eligible / eligible.sum(axis=1, keepdims=True).astype(np.float64)
+    def _probabilities(
+        self, model: FieldModel, features: Array, eligible: Mask, seed: int
+    ) -> Array:
+        p: Array = eligible / eligible.sum(axis=1, keepdims=True).astype(np.float64)
+        return p

@@ -1,0 +1,193 @@
+"""The whole loop through real `dbt build`s on a real DuckDB file, on a small demo world.
+
+One module-scoped run per policy (Thompson sampling, uniform random) on the same world and
+seed; the tests read what the runs left in the warehouse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from decisioning.config import ConfigError
+from decisioning.demo import DemoResult, run_demo
+from decisioning.project import DATABASE_ENV, Project
+
+ROOT = Path(__file__).resolve().parents[1]
+START = dt.date(2026, 1, 1)
+DAYS = 12
+LAST_DAYS = 4
+SETTINGS = {
+    "reward": {"attribution_window_hours": 24},
+    "audience": {"max_per_day": 500, "recontact_days": 7},
+    "policy": {"half_life_days": 30.0},
+}
+
+pytestmark = pytest.mark.e2e
+
+
+def _run(tmp: Path, algorithm: str) -> tuple[DemoResult, Project]:
+    project = Project.open(ROOT, tmp / f"{algorithm}.duckdb")
+    settings = {**SETTINGS, "policy": {**SETTINGS["policy"], "algorithm": algorithm}}
+    result = run_demo(
+        customers=4000,
+        days=DAYS,
+        seed=7,
+        start=START,
+        overrides=settings,
+        project=project,
+        progress=False,
+    )
+    return result, project
+
+
+@pytest.fixture(scope="module")
+def runs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, tuple[DemoResult, Project]]]:
+    tmp = tmp_path_factory.mktemp("loop")
+    yield {a: _run(tmp, a) for a in ("thompson_sampling", "uniform_random")}
+
+
+def _query(database: Path, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.sql(sql).df()
+
+
+def test_one_decision_per_audience_customer_per_day(runs) -> None:  # type: ignore[no-untyped-def]
+    result, _ = runs["thompson_sampling"]
+    log = _query(result.database, "select * from main.decision_log")
+    assert log["decision_id"].is_unique
+    assert not log.duplicated(["customer_id", "decision_date"]).any()
+    per_day = log.groupby("decision_date").size()
+    assert len(per_day) == DAYS
+    assert (per_day <= SETTINGS["audience"]["max_per_day"]).all() and per_day.min() > 100
+    # Nobody is decided twice within recontact_days.
+    gaps = log.sort_values("decision_date").groupby("customer_id")["decision_date"].diff().dropna()
+    assert (gaps >= pd.Timedelta(days=SETTINGS["audience"]["recontact_days"])).all()
+
+
+def test_holdout_share_within_binomial_bounds_and_stable_per_customer(runs) -> None:  # type: ignore[no-untyped-def]
+    result, _ = runs["thompson_sampling"]
+    log = _query(
+        result.database,
+        "select customer_id, is_holdout, propensity, algorithm from main.decision_log",
+    )
+    per_customer = log.groupby("customer_id")["is_holdout"].agg(["min", "max"])
+    assert (per_customer["min"] == per_customer["max"]).all(), "holdout flips for a customer"
+    n, share = len(per_customer), per_customer["max"].mean()
+    assert abs(share - 0.1) < 4 * math.sqrt(0.1 * 0.9 / n)
+    holdout = log[log["is_holdout"]]
+    assert (holdout["algorithm"] == "holdout_default").all() and (holdout["propensity"] == 1).all()
+
+
+def test_propensities_are_probabilities(runs) -> None:  # type: ignore[no-untyped-def]
+    for result, _ in runs.values():
+        p = _query(result.database, "select propensity from main.decision_log")["propensity"]
+        assert ((p > 0) & (p <= 1)).all()
+
+
+def test_rewards_inside_their_window_are_pending(runs) -> None:  # type: ignore[no-untyped-def]
+    result, _ = runs["thompson_sampling"]
+    last_as_of = pd.Timestamp(START + dt.timedelta(days=DAYS - 1))
+    rewards = _query(result.database, "select * from main.rewards")
+    open_window = rewards["window_end_at"] > last_as_of
+    assert open_window.any() and (~rewards.loc[open_window, "is_final"]).all()
+    assert rewards.loc[open_window, "reward"].isna().all()
+    assert rewards.loc[~open_window, "reward"].notna().all()
+    # Every decision made before the last build has a reward row; the last day's has none.
+    log = _query(result.database, "select decision_id, decision_date from main.decision_log")
+    before = log[pd.to_datetime(log["decision_date"]) < last_as_of]
+    assert set(rewards["decision_id"]) == set(before["decision_id"])
+
+
+def _snapshot(database: Path) -> dict[str, pd.DataFrame]:
+    tables = {
+        "decision_log": "decision_id",
+        "decision_contexts": "decision_id",
+        "decisions_to_sync": "decision_id",
+        "rewards": "decision_id",
+        "policy_model": "field, value_id, parameter, row_index, col_index",
+    }
+    return {
+        t: _query(database, f"select * exclude (logged_at) from main.{t} order by {k}")
+        if t == "decision_log"
+        else _query(database, f"select * from main.{t} order by {k}")
+        for t, k in tables.items()
+    }
+
+
+def test_rebuild_of_the_same_day_changes_nothing_and_full_refresh_keeps_history(runs) -> None:  # type: ignore[no-untyped-def]
+    result, project = runs["thompson_sampling"]
+    last = {**SETTINGS, "as_of": (START + dt.timedelta(days=DAYS - 1)).isoformat()}
+    before = _snapshot(result.database)
+    project.build(last)
+    after_rebuild = _snapshot(result.database)
+    project.build(last, "--full-refresh")
+    after_refresh = _snapshot(result.database)
+    for table, frame in before.items():
+        pd.testing.assert_frame_equal(frame, after_rebuild[table], check_exact=False, rtol=1e-9)
+        pd.testing.assert_frame_equal(frame, after_refresh[table], check_exact=False, rtol=1e-9)
+
+
+def test_learning_beats_uniform_random_by_a_margin_from_the_ground_truth(runs) -> None:  # type: ignore[no-untyped-def]
+    """Over the last days, Thompson sampling's true expected reward per decision must beat
+    uniform random's by a quarter of the gap between the oracle and uniform random, and by
+    more than three standard errors of the difference."""
+    learned = runs["thompson_sampling"][0].daily.tail(LAST_DAYS)
+    uniform = runs["uniform_random"][0].daily.tail(LAST_DAYS)
+
+    def mean_and_se(daily: pd.DataFrame) -> tuple[float, float]:
+        n = daily["policy_customers"].to_numpy()
+        mean = float(np.average(daily["policy_expected_reward"], weights=n))
+        var = float(np.average(daily["policy_expected_reward_sd"] ** 2, weights=n))
+        return mean, math.sqrt(var / n.sum())
+
+    (ts, ts_se), (un, un_se) = mean_and_se(learned), mean_and_se(uniform)
+    oracle = float(
+        np.average(uniform["oracle_expected_reward"], weights=uniform["policy_customers"])
+    )
+    gap = oracle - un
+    assert gap > 0
+    print(f"\nuniform {un:.4f}  thompson {ts:.4f}  oracle {oracle:.4f}")
+    assert ts - un > 0.25 * gap
+    assert ts - un > 3 * math.sqrt(ts_se**2 + un_se**2)
+
+
+def test_bad_settings_fail_before_anything_is_written(runs, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result, project = runs["thompson_sampling"]
+    os.environ[DATABASE_ENV] = str(result.database)  # for the bare dbtRunner below
+    before = _query(result.database, "select count(*) as n from main.decision_log")["n"][0]
+    with pytest.raises(ConfigError, match="decisioning.policy.algoritm: unknown setting"):
+        project.build({"policy": {"algoritm": "thompson_sampling"}})
+    # Straight through dbt (no Python pre-check): the root model fails, nothing downstream runs.
+    from dbt.cli.main import dbtRunner
+
+    outcome = dbtRunner().invoke(
+        [
+            "build",
+            "--project-dir",
+            str(ROOT),
+            "--profiles-dir",
+            str(ROOT),
+            "--quiet",
+            "--vars",
+            '{"decisioning": {"as_of": "2026-02-01", "holdout": {"share": 2}}}',
+        ]
+    )
+    assert not outcome.success
+    statuses = {r.node.name: str(r.status) for r in outcome.result.results}
+    assert statuses["decisioning_config"] == "error"
+    assert statuses["customer_features"] == "skipped" and statuses["decision_log"] == "skipped"
+    message = next(r.message for r in outcome.result.results if r.node.name == "decisioning_config")
+    assert "decisioning.holdout.share: must be in [0, 1), got 2" in message
+    after = _query(result.database, "select count(*) as n from main.decision_log")["n"][0]
+    assert before == after
