@@ -51,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "policy": {
         "algorithm": "thompson_sampling",
-        "prior_variance": 1.0,
+        "prior_variance": 0.1,
         "half_life_days": 30.0,
         "propensity_floor": 0.01,
         "monte_carlo_draws": 128,

@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from decisioning.config import Config
 from decisioning.project import Project
 from decisioning.world import World, generate_world
 
@@ -58,13 +59,14 @@ def run_demo(
             sent = con.execute(
                 "select * from main.decisions_to_sync where decision_date = ?", [as_of]
             ).df()
-            response = world.respond(sent, config.attribution_window_hours)
+            # Organic activity is loaded once, from organic_events, not again with responses.
+            response = world.respond(sent, config.attribution_window_hours, organic=False)
             organic = world.organic_events(as_of)
             append_rows(con, "raw.message_events", response.message_events)
             append_rows(con, "raw.product_events", pd.concat([response.product_events, organic]))
             _apply_unsubscribes(con, response.unsubscribed)
-        daily.append(_truth(world, sent, as_of, config.reward_weights))
-    with duckdb.connect(str(project.database), read_only=True) as con:
+        daily.append(_truth(world, sent, as_of, config))
+    with duckdb.connect(str(project.database)) as con:
         rewards = con.sql(
             "select decision_date, is_holdout, count(*) as decisions, avg(reward) as mean_reward "
             "from main.rewards where is_final group by all order by all"
@@ -145,27 +147,28 @@ def _apply_unsubscribes(con: duckdb.DuckDBPyConnection, unsubscribed: pd.DataFra
         con.unregister("gone")
 
 
-def _truth(
-    world: World, sent: pd.DataFrame, as_of: dt.date, weights: dict[str, float]
-) -> dict[str, Any]:
+def _truth(world: World, sent: pd.DataFrame, as_of: dt.date, config: Config) -> dict[str, Any]:
     """The simulator's expected reward of today's actions, by group, and of the oracle."""
     row: dict[str, Any] = {"as_of": as_of, "decisions": len(sent)}
-    for group, frame in (
-        ("policy", sent[~sent["is_holdout"]]),
-        ("holdout", sent[sent["is_holdout"]]),
-    ):
-        actions = {
-            f: frame[f if f in ("channel", "send_slot") else f"{f}_id"].to_numpy() for f in FIELDS
-        }
-        expected = world.expected_reward(frame["customer_id"].to_numpy(), actions, weights)
+    truth: dict[str, Any] = {
+        "weights": config.reward_weights,
+        "window_hours": config.attribution_window_hours,
+    }
+    groups = (("policy", sent[~sent["is_holdout"]]), ("holdout", sent[sent["is_holdout"]]))
+    for group, frame in groups:
         row[f"{group}_customers"] = len(frame)
-        row[f"{group}_expected_reward"] = float(np.mean(expected)) if len(frame) else np.nan
-        row[f"{group}_expected_reward_sd"] = float(np.std(expected)) if len(frame) else np.nan
+        if frame.empty:
+            row[f"{group}_expected_reward"] = row[f"{group}_expected_reward_sd"] = np.nan
+            continue
+        actions = {f: frame[f"{f}_id" if f"{f}_id" in frame else f].to_numpy() for f in FIELDS}
+        ids, send_at = frame["customer_id"].to_numpy(), frame["send_at_utc"].to_numpy()
+        expected = world.expected_reward(ids, actions, **truth, send_at=send_at)
+        row[f"{group}_expected_reward"] = float(np.mean(expected))
+        row[f"{group}_expected_reward_sd"] = float(np.std(expected))
         if group == "policy":
-            ids = frame["customer_id"].to_numpy()
-            oracle = world.oracle_actions(ids, None, weights)
-            best = world.expected_reward(ids, oracle, weights) if len(frame) else np.array([])
-            row["oracle_expected_reward"] = float(np.mean(best)) if len(frame) else np.nan
+            oracle = world.oracle_actions(ids, None, **truth, send_at=send_at)
+            best = world.expected_reward(ids, oracle, **truth, send_at=send_at)
+            row["oracle_expected_reward"] = float(np.mean(best))
     return row
 
 

@@ -1,0 +1,837 @@
+"""A simulated fitness-app business for the demo: a win-back campaign with a hidden truth.
+
+``generate_world`` draws customers (the warehouse's ``customers`` source), a year of product
+events before ``start`` (``World.history``) and hidden per-customer traits. The loop then
+runs day by day: ``World.organic_events`` is the day's background activity, and
+``World.respond`` is how customers react to the messages the policy decided. Because the
+response model is known, ``World.expected_reward`` and ``World.oracle_actions`` measure
+what the policy learned against the truth.
+
+Ground truth
+------------
+Observables of customer ``i``: plan, platform (app = ios/android), age (``a = (age - 40)/15``),
+opt-ins, past activity. Hidden traits are noisy functions of them (each ``z ~ N(0, 1)``)::
+
+    price sensitivity  p = σ(-0.7 + 1.6 monthly - 0.7 a + 0.8 z)
+    preferred hour     h = clip(14.5 - 3.5 a + 2 z, 6, 23.5)      local time
+    goal orientation   g = σ(0.1 + 0.6 a + 0.6 annual + z)        streaks/progress vs novelty
+    personal touch     t = σ(-0.2 + a + 0.8 z)
+    responsiveness     r = 0.5 z;   sms fan ~ Bernoulli(0.08)
+    channel affinity   e_email = 0.15 + 0.3 a + 0.35 web + 0.3 z
+                       e_push  = -0.4 + 0.7 app - 0.3 a + 0.3 z
+                       e_sms   = -0.85 + 1.55 fan + 0.2 z
+    activity rate      λ(u) = λ0 for u ≤ L, λ0 (φ + (1 - φ) e^{-(u - L)/τ}) after the lapse L,
+                       λ0 = 0.075 e^{0.5 z} events/day, φ = 0.06, τ = 10 days; ~45% lapsed
+                       before start, the others lapse Exp(200 days) after it.
+
+An action (c, s, l, g, o) = (channel, send slot, subject line, greeting, offer) sent at u
+with an attribution window W::
+
+    m_s          = exp(-½ (Δ(hour_s, h) / 2.5)²)                 slot match, circular hours
+    P(deliver)   = d_c = .97 email, .98 push, .99 sms
+    P(open|dlv)  = σ(-0.8 + e_c + 1.1 (m_s - ½) + S_l + r)
+    P(click|open)= σ(-0.9 + G_g + O_o + K_lo + r/2)
+    P(conv|click)= σ(V_o + 0.6 ln(λ0/0.075) - 0.3 ln(1 + D/30))    D = days since the lapse
+    P(unsub|dlv) = σ(logit(.005, .008, .015)_c + 1.2 (1 - m_s) - 0.5 e_c)
+    P(organic)   = 1 - exp(-ρ ∫_u^{u+W} λ),  ρ = 0.45 the workout share of events
+
+    S: miss_you .05 + .7(t-½); streak -.05 + 1.1(g-½) - .35a; new_classes -1.1(g-½) - .2a;
+       discount -.2 + 1.8(p-½); question 0; progress -.05 + 1.1(g-½) + .35a; + 0.2 z each
+    G: first_name 1.1(t-½); hey -(t-½) - .15a; coach .7(g-½) - .05; none -.2
+    O: none -.3; discount_20 -.15 + 2.1(p-½); free_week .15 - (g-½) - .3a; plan 1.25(g-½) + .3a
+    V: none 0; discount_20 .4p; free_week .2 - .2a; plan .7g
+    K: subject-offer coherence (_COHERENCE), e.g. sl_discount without a discount: -1.2
+
+With p_open = d_c P(open|dlv), p_click = P(click|open), p_msg = p_open p_click P(conv|click)::
+
+    E[reward] = w_open p_open + w_click p_open p_click
+                + w_conversion (1 - (1 - p_msg)(1 - P(organic))) + w_unsubscribe d_c P(unsub|dlv)
+
+``respond`` samples exactly these events (a conversion is a ``workout_completed`` product
+event in the window), so realized rewards average to ``expected_reward``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from numpy.typing import NDArray
+
+CHANNELS = ("email", "push", "sms")
+OPT_IN_COLUMNS = ("email_opt_in", "push_opt_in", "sms_opt_in")
+SEND_SLOTS = {"h08": 8, "h12": 12, "h18": 18, "h21": 21}
+SUBJECT_LINES = (
+    "sl_miss_you",
+    "sl_streak",
+    "sl_new_classes",
+    "sl_discount",
+    "sl_question",
+    "sl_progress",
+)
+GREETINGS = ("gr_first_name", "gr_hey", "gr_coach", "gr_none")
+OFFERS = ("of_none", "of_discount_20", "of_free_week", "of_plan")
+PLATFORMS = ("ios", "android", "web")
+FIELDS = ("channel", "send_slot", "subject_line", "greeting", "offer")
+ACTION_VALUES: dict[str, tuple[str, ...]] = {
+    "channel": CHANNELS,
+    "send_slot": tuple(SEND_SLOTS),
+    "subject_line": SUBJECT_LINES,
+    "greeting": GREETINGS,
+    "offer": OFFERS,
+}
+TIMEZONES: dict[str, float] = {
+    "America/New_York": 0.25,
+    "America/Chicago": 0.12,
+    "America/Denver": 0.05,
+    "America/Los_Angeles": 0.15,
+    "Europe/London": 0.12,
+    "Europe/Berlin": 0.12,
+    "Asia/Kolkata": 0.05,
+    "Asia/Tokyo": 0.07,
+    "Australia/Sydney": 0.07,
+}
+FIRST_NAMES = (
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Oliver", "Sophia", "Elijah", "Isabella", "James",
+    "Mia", "Lucas", "Amelia", "Mateo", "Harper", "Ethan", "Aisha", "Yuki", "Priya", "Hannah",
+    "Lukas", "Chloe", "Daniel", "Grace", "Omar", "Sara", "Leon", "Maya", "Ravi", "Zoe",
+    "Jack", "Lily", "Felix", "Nora", "Kenji", "Anna", "Carlos", "Emily", "Arjun", "Charlotte",
+)  # fmt: skip
+PRICES = {"monthly": 14.99, "annual": 119.99}
+WINDOW_HOURS = 72.0
+_MESSAGE_EVENTS = ("sent", "delivered", "bounce", "open", "click", "unsubscribe")
+_PRODUCT_EVENTS = ("app_open", "workout_completed", "subscription_renewed")
+
+_US_PER_HOUR = 3_600_000_000
+_US_PER_DAY = 24 * _US_PER_HOUR
+_HISTORY_DAYS = 365
+# Truth model constants (see the module docstring).
+_DELIVERY = np.array([0.97, 0.98, 0.99])
+_UNSUB_BASE = np.log(np.array([0.005, 0.008, 0.015]) / (1 - np.array([0.005, 0.008, 0.015])))
+_ALPHA, _GAMMA, _DELTA = -0.8, -0.9, 0.0
+_SLOT_WIDTH, _SLOT_WEIGHT = 2.5, 1.1
+_RATE_MEAN = 0.075  # events per day of an engaged customer (median of λ_i0)
+_FLOOR, _TAU = 0.06, 10.0  # φ: residual share of activity once lapsed; τ: decay in days
+_WORKOUT_SHARE, _RENEWAL_SHARE = 0.45, 0.02  # ρ and the renewal share of product events
+# Subject-offer coherence K[l, o]: a discount subject without a discount disappoints.
+_COHERENCE = np.array(
+    [
+        [0.0, 0.0, 0.2, 0.2],  # sl_miss_you
+        [0.0, -0.2, 0.1, 0.3],  # sl_streak
+        [0.0, -0.2, 0.4, 0.0],  # sl_new_classes
+        [-1.2, 0.5, -0.6, -1.2],  # sl_discount
+        [0.0, 0.0, 0.2, 0.2],  # sl_question
+        [0.0, -0.2, 0.0, 0.4],  # sl_progress
+    ]
+)
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass
+class Response:
+    """What came back from one batch of sends.
+
+    ``message_events``: decision_id, customer_id, event_type (sent, delivered, bounce, open,
+    click, unsubscribe), occurred_at. ``product_events``: the ``workout_completed``
+    conversions (message-driven and organic) in the window, value = minutes.
+    ``unsubscribed``: customer_id, channel, for flipping the opt-in flag.
+    """
+
+    message_events: pd.DataFrame
+    product_events: pd.DataFrame
+    unsubscribed: pd.DataFrame
+
+
+@dataclass
+class _Truth:
+    """Hidden per-customer traits and the logit components of the response model."""
+
+    tz_code: IntArray
+    preferred_hour: FloatArray
+    rate0: FloatArray  # λ_i0, product events per day before the lapse
+    lapse_day: FloatArray  # L_i, days relative to start (negative: lapsed before start)
+    created_day: FloatArray  # signup, days relative to start
+    open_channel: FloatArray  # (n, 3): α + e_ic + r_i
+    open_slot: FloatArray  # (n, 4)
+    open_subject: FloatArray  # (n, 6)
+    click_greeting: FloatArray  # (n, 4): γ + G_ig + r_i / 2
+    click_offer: FloatArray  # (n, 4)
+    conv_offer: FloatArray  # (n, 4): δ + V_io + activity terms
+    unsub: FloatArray  # (n, 3, 4)
+    is_monthly: BoolArray
+
+
+@dataclass(eq=False)
+class World:
+    """The simulated business. ``customers`` is the warehouse source; ``_truth`` is hidden."""
+
+    seed: int
+    start: dt.date
+    customers: pd.DataFrame
+    _truth: _Truth = field(repr=False)
+    _index: pd.Index = field(repr=False)
+    _ids: pa.Array = field(repr=False)
+
+    # -- product activity ---------------------------------------------------------------
+
+    def history(self) -> pd.DataFrame:
+        """Product events of the 365 days before ``start``, sorted by time.
+
+        Per customer, a Poisson process of rate ``λ_i(u)`` from signup on: constant before the
+        lapse, then decaying to ``φ λ_i0``. Sampled exactly as the superposition of a flat
+        piece, a floor and a truncated exponential; each event keeps its day and takes a time
+        of day around the customer's (local) preferred hour.
+        """
+        rng = np.random.default_rng([self.seed, 1])
+        t = self._truth
+        begin = np.maximum(t.created_day, -float(_HISTORY_DAYS))
+        flat_end = np.minimum(t.lapse_day, 0.0)
+        decay_begin = np.maximum(begin, t.lapse_day)
+        lapsed = t.lapse_day < 0
+        mass_flat = t.rate0 * np.clip(flat_end - begin, 0.0, None)
+        mass_floor = np.where(lapsed, t.rate0 * _FLOOR * np.clip(-decay_begin, 0.0, None), 0.0)
+        head = np.exp(-(decay_begin - t.lapse_day) / _TAU)
+        tail = np.exp(t.lapse_day / _TAU)
+        mass_decay = np.where(lapsed, t.rate0 * (1 - _FLOOR) * _TAU * (head - tail), 0.0)
+        pieces = []
+        for mass, kind in ((mass_flat, 0), (mass_floor, 1), (mass_decay, 2)):
+            who = np.repeat(np.arange(len(mass)), rng.poisson(np.clip(mass, 0.0, None)))
+            u = rng.random(len(who))
+            if kind == 0:
+                when = begin[who] + u * (flat_end[who] - begin[who])
+            elif kind == 1:
+                when = decay_begin[who] + u * (-decay_begin[who])
+            else:
+                when = decay_begin[who] + _truncated_exponential(u, _TAU, -decay_begin[who])
+            pieces.append((who, when))
+        who = np.concatenate([p[0] for p in pieces])
+        when = np.concatenate([p[1] for p in pieces])
+        day = np.clip(np.floor(when), -_HISTORY_DAYS, -1).astype(np.int64)
+        return self._events(rng, who, day)
+
+    def organic_events(self, day: dt.date) -> pd.DataFrame:
+        """Background product events on ``day`` (00:00-24:00 UTC) from the current rates.
+
+        Counts are ``Poisson(∫_day λ_i)``; deterministic per (seed, day).
+        """
+        rng = np.random.default_rng([self.seed, 2, day.toordinal()])
+        t = self._truth
+        d0 = float((day - self.start).days)
+        begin = np.maximum(t.created_day, d0)
+        mass = np.clip(self._cumulative_rate(d0 + 1.0) - self._cumulative_rate(begin), 0.0, None)
+        who = np.repeat(np.arange(len(mass)), rng.poisson(mass))
+        return self._events(rng, who, np.full(len(who), int(d0), dtype=np.int64))
+
+    # -- responses ----------------------------------------------------------------------
+
+    def respond(
+        self, decisions: pd.DataFrame, window_hours: float = WINDOW_HOURS, *, organic: bool = True
+    ) -> Response:
+        """Sample how customers react to ``decisions`` within ``window_hours`` of each send.
+
+        ``decisions``: decision_id, customer_id, channel, send_slot, send_at_utc and the
+        message fields (``<field>_id`` columns are preferred over ``<field>`` when both
+        exist, as in ``decisions_to_sync``). Every event falls in
+        ``[send_at_utc, send_at_utc + window)``. Deterministic: the generator is seeded by
+        the world seed and a hash of the sorted decision ids, and draws are made in
+        decision-id order. ``organic=False`` leaves out the organic conversions (use it when
+        ``organic_events`` for the window's days are loaded too, which already hold them).
+        """
+        n = len(decisions)
+        if n == 0:
+            return _empty_response()
+        raw_ids = decisions["decision_id"].astype(str).to_numpy(dtype=object)
+        order = np.argsort(raw_ids, kind="stable")  # draws in decision-id order
+        ids = raw_ids[order]
+        idx = self._locate(decisions["customer_id"])[order]
+        codes = {k: v[order] for k, v in _action_codes(_decision_actions(decisions)).items()}
+        send = _as_us(decisions["send_at_utc"])[order]
+        prob = self._probabilities(idx, codes, send, window_hours)
+        digest = hashlib.blake2b("\x1f".join(ids).encode(), digest_size=8).digest()
+        rng = np.random.default_rng([self.seed, int.from_bytes(digest, "little")])
+        draws = rng.random((12, n))
+        minutes = _workout_minutes(rng, n)
+
+        delivered = draws[0] < prob["deliver"]
+        opened = delivered & (draws[1] < prob["open_given_delivery"])
+        clicked = opened & (draws[2] < prob["click"])
+        converted = clicked & (draws[3] < prob["conversion"])
+        organic_hit = (draws[4] < prob["organic"]) if organic else np.zeros(n, dtype=bool)
+        unsubscribed = delivered & (draws[5] < prob["unsubscribe"])
+
+        # Delays in whole seconds after the send, all inside [0, window - 1 s].
+        window = window_hours * _US_PER_HOUR - 1e6
+        t_dlv = np.minimum(draws[6] * 60e6, window)  # within a minute
+        open_mean = np.array([3.0, 0.5, 0.3])[codes["channel"]] * _US_PER_HOUR
+        t_open = t_dlv + _truncated_exponential(draws[7], open_mean, window - t_dlv)
+        t_click = t_open + _truncated_exponential(draws[8], 4 * 60e6, window - t_open)
+        t_conv = t_click + _truncated_exponential(draws[9], 8.0 * _US_PER_HOUR, window - t_click)
+        t_organic = draws[10] * window
+        t_unsub = t_dlv + _truncated_exponential(draws[11], 2.0 * _US_PER_HOUR, window - t_dlv)
+
+        rows = [
+            (np.ones(n, dtype=bool), np.zeros(n)),
+            (delivered, t_dlv),
+            (~delivered, t_dlv),
+            (opened, t_open),
+            (clicked, t_click),
+            (unsubscribed, t_unsub),
+        ]  # in _MESSAGE_EVENTS order
+        which = np.concatenate([np.flatnonzero(m) for m, _ in rows])
+        kind = np.concatenate([np.full(int(m.sum()), e) for e, (m, _) in enumerate(rows)])
+        message_events = _frame(
+            {
+                "decision_id": (ids, which),
+                "customer_id": (self._ids, idx[which]),
+                "event_type": (_MESSAGE_EVENTS, kind),
+            },
+            np.concatenate([send[m] + _whole_seconds(t[m]) for m, t in rows]),
+            tiebreak=which * len(_MESSAGE_EVENTS) + kind,
+        )
+        hit = np.concatenate([np.flatnonzero(converted), np.flatnonzero(organic_hit)])
+        product_events = _frame(
+            {
+                "customer_id": (self._ids, idx[hit]),
+                "event_name": (_PRODUCT_EVENTS, np.full(len(hit), 1)),
+                "value": minutes[hit],
+            },
+            np.concatenate(
+                [
+                    send[converted] + _whole_seconds(t_conv[converted]),
+                    send[organic_hit] + _whole_seconds(t_organic[organic_hit]),
+                ]
+            ),
+            tiebreak=np.arange(len(hit)),
+        )
+        unsub = pd.DataFrame(
+            {
+                "customer_id": _text(self._ids, idx[unsubscribed]),
+                "channel": _text(CHANNELS, codes["channel"][unsubscribed]),
+            }
+        )
+        return Response(message_events, product_events, unsub)
+
+    def expected_reward(
+        self,
+        customer_ids: pd.Series | np.ndarray,
+        actions: Mapping[str, np.ndarray],
+        weights: Mapping[str, float],
+        *,
+        window_hours: float = WINDOW_HOURS,
+        send_at: pd.Series | np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Exact ``E[reward]`` of ``actions[field][i]`` for customer ``i`` (module docstring).
+
+        ``weights`` has keys open, click, conversion, unsubscribe (missing keys weigh 0).
+        ``send_at`` (UTC) places the window for the organic term; default ``start`` 00:00.
+        Channel ``""`` (or None) means no message: ``w_conversion · P(organic)``.
+        """
+        idx = self._locate(customer_ids)
+        prob = self._probabilities(
+            idx,
+            _action_codes(actions, no_send=True),
+            self._send_times(send_at, len(idx)),
+            window_hours,
+        )
+        w = _weights(weights)
+        p_open = prob["deliver"] * prob["open_given_delivery"]
+        p_msg = p_open * prob["click"] * prob["conversion"]
+        return np.asarray(
+            w[0] * p_open
+            + w[1] * p_open * prob["click"]
+            + w[2] * (1 - (1 - p_msg) * (1 - prob["organic"]))
+            + w[3] * prob["deliver"] * prob["unsubscribe"]
+        )
+
+    def oracle_actions(
+        self,
+        customer_ids: pd.Series | np.ndarray,
+        eligible_channels: np.ndarray | None,
+        weights: Mapping[str, float],
+        *,
+        window_hours: float = WINDOW_HOURS,
+        send_at: pd.Series | np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
+        """The best action per customer under the truth: argmax of ``expected_reward``.
+
+        Exact and vectorized: the reward is ``b + p_open(c, s, l)·Q(l, g, o) + w_u p_u(c, s)``
+        with ``p_open > 0``, so the best (greeting, offer) for each subject line maximizes
+        ``Q``; then 72 (channel, slot, subject) candidates remain. ``eligible_channels``: bool
+        (n, 3) in CHANNELS order, None = the opt-ins. Customers with no eligible channel get
+        channel ``""`` (skipped) and their best message otherwise.
+        """
+        idx = self._locate(customer_ids)
+        eligible = self._eligible(idx, eligible_channels)
+        send = self._send_times(send_at, len(idx))
+        best = np.empty(len(idx), dtype=np.int64)
+        best_go = np.empty((len(idx), 6), dtype=np.int64)
+        for chunk in _chunks(len(idx)):
+            base, p_open, q, p_unsub = self._reward_parts(
+                idx[chunk], send[chunk], window_hours, weights
+            )
+            q_flat = q.reshape(len(q), 6, 16)
+            best_go[chunk] = q_flat.argmax(axis=2)
+            q_max = q_flat.max(axis=2)
+            total = p_open * q_max[:, None, None, :] + p_unsub[:, :, :, None]
+            total = np.where(eligible[chunk][:, :, None, None], total, -np.inf)
+            best[chunk] = total.reshape(len(total), -1).argmax(axis=1)
+        c, s, sl = np.unravel_index(best, (3, 4, 6))
+        g, o = np.unravel_index(best_go[np.arange(len(idx)), sl], (4, 4))
+        channel = np.asarray(CHANNELS, dtype=object)[c]
+        channel[~eligible.any(axis=1)] = ""
+        return {
+            "channel": channel,
+            "send_slot": np.asarray(tuple(SEND_SLOTS), dtype=object)[s],
+            "subject_line": np.asarray(SUBJECT_LINES, dtype=object)[sl],
+            "greeting": np.asarray(GREETINGS, dtype=object)[g],
+            "offer": np.asarray(OFFERS, dtype=object)[o],
+        }
+
+    def uniform_expected_reward(
+        self,
+        customer_ids: pd.Series | np.ndarray,
+        eligible_channels: np.ndarray | None,
+        weights: Mapping[str, float],
+        *,
+        window_hours: float = WINDOW_HOURS,
+        send_at: pd.Series | np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``E[reward]`` of a uniformly random eligible action, per customer (NaN if none)."""
+        idx = self._locate(customer_ids)
+        eligible = self._eligible(idx, eligible_channels)
+        send = self._send_times(send_at, len(idx))
+        out = np.empty(len(idx))
+        for chunk in _chunks(len(idx)):
+            base, p_open, q, p_unsub = self._reward_parts(
+                idx[chunk], send[chunk], window_hours, weights
+            )
+            q_mean = q.reshape(len(q), 6, 16).mean(axis=2)
+            per_channel = (p_open * q_mean[:, None, None, :]).mean(axis=(2, 3))
+            per_channel += p_unsub.mean(axis=2)
+            mask = eligible[chunk]
+            with np.errstate(invalid="ignore"):
+                out[chunk] = base + (per_channel * mask).sum(axis=1) / mask.sum(axis=1)
+        return out
+
+    def best_fixed_action(
+        self,
+        customer_ids: pd.Series | np.ndarray,
+        eligible_channels: np.ndarray | None,
+        weights: Mapping[str, float],
+        *,
+        window_hours: float = WINDOW_HOURS,
+        send_at: pd.Series | np.ndarray | None = None,
+    ) -> tuple[dict[str, str], float]:
+        """The single action with the highest mean ``E[reward]`` over these customers.
+
+        A customer not eligible for its channel gets the first eligible one (CHANNELS order);
+        customers with none are left out. Returns the action and its mean expected reward.
+        """
+        idx = self._locate(customer_ids)
+        eligible = self._eligible(idx, eligible_channels)
+        keep: BoolArray = np.asarray(eligible.any(axis=1))
+        send = self._send_times(send_at, len(idx))[keep]
+        idx, eligible = idx[keep], eligible[keep]
+        first = eligible.argmax(axis=1)
+        total = np.zeros((3, 4, 6, 4, 4))
+        rows = np.arange(len(idx))
+        for chunk in _chunks(len(idx)):
+            base, p_open, q, p_unsub = self._reward_parts(
+                idx[chunk], send[chunk], window_hours, weights
+            )
+            r = rows[: len(base)]
+            for channel in range(3):
+                eff = np.where(eligible[chunk, channel], channel, first[chunk])
+                po = p_open[r, eff]  # (m, 4, 6)
+                total[channel] += np.einsum("msl,mlgo->slgo", po, q)
+                total[channel] += p_unsub[r, eff].sum(axis=0)[:, None, None, None] + base.sum()
+        mean = total / max(len(idx), 1)
+        c, s, sl, g, o = (int(k) for k in np.unravel_index(int(mean.argmax()), mean.shape))
+        action = {
+            "channel": CHANNELS[c],
+            "send_slot": tuple(SEND_SLOTS)[s],
+            "subject_line": SUBJECT_LINES[sl],
+            "greeting": GREETINGS[g],
+            "offer": OFFERS[o],
+        }
+        return action, float(mean.max())
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _locate(self, customer_ids: pd.Series | np.ndarray) -> IntArray:
+        idx = self._index.get_indexer(pd.Index(np.asarray(customer_ids, dtype=object)))
+        if (idx < 0).any():
+            unknown = np.asarray(customer_ids, dtype=object)[idx < 0][:3]
+            raise KeyError(f"unknown customer_id(s): {list(unknown)}")
+        return np.asarray(idx, dtype=np.int64)
+
+    def _eligible(self, idx: IntArray, eligible_channels: np.ndarray | None) -> BoolArray:
+        if eligible_channels is None:
+            return self.customers[list(OPT_IN_COLUMNS)].to_numpy(dtype=bool)[idx]
+        eligible = np.asarray(eligible_channels, dtype=bool)
+        if eligible.shape != (len(idx), 3):
+            raise ValueError(f"eligible_channels: expected shape ({len(idx)}, 3)")
+        return eligible
+
+    def _send_times(self, send_at: pd.Series | np.ndarray | None, n: int) -> IntArray:
+        if send_at is None:
+            return np.full(n, _date_us(self.start), dtype=np.int64)
+        return _as_us(send_at)
+
+    def _cumulative_rate(self, day: FloatArray | float, idx: IntArray | None = None) -> FloatArray:
+        """``Λ_i(u) = ∫^u λ_i``, up to a constant, at ``u`` days relative to ``start``."""
+        t = self._truth
+        rate0 = t.rate0 if idx is None else t.rate0[idx]
+        lapse = t.lapse_day if idx is None else t.lapse_day[idx]
+        past = np.clip(np.asarray(day) - lapse, 0.0, None)
+        decayed = _FLOOR * past + (1 - _FLOOR) * _TAU * -np.expm1(-past / _TAU)
+        return np.asarray(rate0 * (np.minimum(day, lapse) + decayed))
+
+    def _organic(self, idx: IntArray, send_us: IntArray, window_hours: float) -> FloatArray:
+        start = (send_us - _date_us(self.start)) / _US_PER_DAY
+        end = start + window_hours / 24.0
+        t = self._truth
+        start = np.maximum(start, t.created_day[idx])
+        rate = self._cumulative_rate(end, idx) - self._cumulative_rate(start, idx)
+        return np.asarray(-np.expm1(-_WORKOUT_SHARE * np.clip(rate, 0.0, None)))
+
+    def _probabilities(
+        self, idx: IntArray, codes: Mapping[str, IntArray], send_us: IntArray, window_hours: float
+    ) -> dict[str, FloatArray]:
+        t = self._truth
+        c, s, sl, g, o = (codes[f] for f in FIELDS)
+        return {
+            "deliver": np.where(c >= 0, _DELIVERY[c], 0.0),
+            "open_given_delivery": _sigmoid(
+                t.open_channel[idx, c] + t.open_slot[idx, s] + t.open_subject[idx, sl]
+            ),
+            "click": _sigmoid(t.click_greeting[idx, g] + t.click_offer[idx, o] + _COHERENCE[sl, o]),
+            "conversion": _sigmoid(t.conv_offer[idx, o]),
+            "unsubscribe": _sigmoid(t.unsub[idx, c, s]),
+            "organic": self._organic(idx, send_us, window_hours),
+        }
+
+    def _reward_parts(
+        self, idx: IntArray, send_us: IntArray, window_hours: float, weights: Mapping[str, float]
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """``reward = base + p_open[c, s, l] · q[l, g, o] + p_unsub[c, s]`` per customer.
+
+        Shapes: base (m,), p_open (m, 3, 4, 6), q (m, 6, 4, 4), p_unsub (m, 3, 4), with the
+        weights folded into ``base``, ``q`` and ``p_unsub``.
+        """
+        t = self._truth
+        w = _weights(weights)
+        organic = self._organic(idx, send_us, window_hours)
+        p_open = _DELIVERY[None, :, None, None] * _sigmoid(
+            t.open_channel[idx][:, :, None, None]
+            + t.open_slot[idx][:, None, :, None]
+            + t.open_subject[idx][:, None, None, :]
+        )
+        p_click = _sigmoid(
+            t.click_greeting[idx][:, None, :, None]
+            + t.click_offer[idx][:, None, None, :]
+            + _COHERENCE[None, :, None, :]
+        )
+        p_conv = _sigmoid(t.conv_offer[idx])[:, None, None, :]
+        q = w[0] + p_click * (w[1] + w[2] * (1 - organic)[:, None, None, None] * p_conv)
+        p_unsub = w[3] * _DELIVERY[None, :, None] * _sigmoid(t.unsub[idx])
+        return w[2] * organic, p_open, q, p_unsub
+
+    def _events(self, rng: np.random.Generator, who: IntArray, day: IntArray) -> pd.DataFrame:
+        """Product events for customers ``who`` on ``day`` (relative to start, UTC days)."""
+        t = self._truth
+        local = (t.preferred_hour[who] + rng.normal(0.0, 2.0, len(who))) % 24.0
+        offsets = _utc_offsets(
+            int(day.min()) if len(day) else 0, int(day.max()) + 1 if len(day) else 1, self.start
+        )
+        first_day = int(day.min()) if len(day) else 0
+        utc_hour = (local - offsets[t.tz_code[who], day - first_day]) % 24.0
+        second = (utc_hour * 3600.0).astype(np.int64) * 1_000_000
+        at = _date_us(self.start) + day * _US_PER_DAY + second
+        created = np.round(t.created_day[who] * 86_400).astype(np.int64) * 1_000_000
+        keep = at >= _date_us(self.start) + created
+        who, at = who[keep], at[keep]
+        kind = rng.random(len(who))
+        name = np.where(
+            kind < _RENEWAL_SHARE, 2, np.where(kind < _RENEWAL_SHARE + _WORKOUT_SHARE, 1, 0)
+        )
+        price = np.where(t.is_monthly[who], PRICES["monthly"], PRICES["annual"])
+        minutes = _workout_minutes(rng, len(who))
+        value = np.choose(name, [np.zeros(len(who)), minutes, price])
+        return _frame(
+            {
+                "customer_id": (self._ids, who),
+                "event_name": (_PRODUCT_EVENTS, name),
+                "value": value,
+            },
+            at,
+        )
+
+
+def generate_world(
+    n_customers: int = 50_000, seed: int = 0, start: dt.date = dt.date(2026, 1, 1)
+) -> World:
+    """Draw customers, their hidden traits and activity; deterministic given ``seed``."""
+    rng = np.random.default_rng([seed, 0])
+    n = n_customers
+    z = rng.standard_normal((9, n))
+
+    age = np.clip(np.round(18 + 57 * rng.beta(2.0, 3.2, n)), 18, 75).astype(np.int64)
+    a = (age - 40) / 15
+    web = rng.random(n) < np.clip(0.08 + 0.55 * (age - 18) / 57, 0.0, 1.0)
+    ios = rng.random(n) < 0.55
+    platform = np.where(web, 2, np.where(ios, 0, 1))
+    monthly = rng.random(n) < np.clip(0.75 - 0.15 * a, 0.2, 0.95)
+    tz_names = tuple(TIMEZONES)
+    tz_code = rng.choice(len(tz_names), n, p=np.array(list(TIMEZONES.values()))).astype(np.int64)
+    created_day = -rng.uniform(1.0, 3 * 365.0, n)
+    created_day = np.floor(created_day * 86_400) / 86_400  # whole seconds
+
+    # Hidden traits.
+    price = _sigmoid(-0.7 + 1.6 * monthly - 0.7 * a + 0.8 * z[0])
+    preferred = np.clip(14.5 - 3.5 * a + 2.0 * z[1], 6.0, 23.5)
+    goal = _sigmoid(0.1 + 0.6 * a + 0.6 * ~monthly + z[2])
+    personal = _sigmoid(-0.2 + 1.0 * a + 0.8 * z[3])
+    sms_fan = rng.random(n) < 0.08
+    email_opt = rng.random(n) < 0.92
+    push_opt = rng.random(n) < np.where(web, 0.12, 0.8)
+    sms_opt = rng.random(n) < np.where(sms_fan, 0.75, 0.26)
+    responsive = 0.5 * z[4]
+
+    # Activity and lapse: a lapse at L_i days (before start for lapsed customers).
+    rate0 = _RATE_MEAN * np.exp(0.5 * z[5])
+    lapse_p = _sigmoid(-0.15 + 0.4 * monthly - 0.3 * (goal - 0.5) - 0.8 * (z[5] > 0.8))
+    lapsed = (rng.random(n) < lapse_p) & (created_day < -21)
+    lapse_day = np.where(
+        lapsed,
+        np.maximum(-14.0 - rng.exponential(150.0, n), created_day + 3.0),
+        rng.exponential(200.0, n),
+    )
+    depth = np.clip(-lapse_day, 0.0, None)
+
+    # Logit components of the response model.
+    affinity = np.stack(  # e_ic
+        [
+            0.15 + 0.3 * a + 0.35 * web + 0.3 * z[6],
+            -0.4 + 0.7 * ~web - 0.3 * a + 0.3 * z[7],
+            -0.85 + 1.55 * sms_fan + 0.2 * z[8],
+        ],
+        axis=1,
+    )
+    slot_hours = np.array(list(SEND_SLOTS.values()), dtype=float)
+    gap = np.abs(preferred[:, None] - slot_hours[None, :])
+    gap = np.minimum(gap, 24 - gap)
+    match = np.exp(-0.5 * (gap / _SLOT_WIDTH) ** 2)
+    subject = np.stack(  # S_il, plus an idiosyncratic taste per subject line
+        [
+            0.05 + 0.7 * (personal - 0.5),
+            -0.05 + 1.1 * (goal - 0.5) - 0.35 * a,
+            -1.1 * (goal - 0.5) - 0.2 * a,
+            -0.2 + 1.8 * (price - 0.5),
+            np.zeros(n),
+            -0.05 + 1.1 * (goal - 0.5) + 0.35 * a,
+        ],
+        axis=1,
+    ) + 0.2 * rng.standard_normal((n, 6))
+    greeting = np.stack(  # G_ig
+        [
+            1.1 * (personal - 0.5),
+            -1.0 * (personal - 0.5) - 0.15 * a,
+            0.7 * (goal - 0.5) - 0.05,
+            np.full(n, -0.2),
+        ],
+        axis=1,
+    )
+    offer = np.stack(  # O_io
+        [
+            np.full(n, -0.3),
+            -0.15 + 2.1 * (price - 0.5),
+            0.15 - 1.0 * (goal - 0.5) - 0.3 * a,
+            1.25 * (goal - 0.5) + 0.3 * a,
+        ],
+        axis=1,
+    )
+    activity = 0.6 * np.log(rate0 / _RATE_MEAN) - 0.3 * np.log1p(depth / 30.0)
+    conversion = np.stack(  # V_io
+        [np.zeros(n), 0.4 * price, 0.2 - 0.2 * a, 0.7 * goal], axis=1
+    )
+    unsub = _UNSUB_BASE[None, :, None] + 1.2 * (1 - match)[:, None, :] - 0.5 * affinity[:, :, None]
+
+    ids = np.char.add("c", np.char.zfill(np.arange(1, n + 1).astype(str), 7)).astype(object)
+    created_at = pd.Timestamp(start) + pd.to_timedelta(np.round(created_day * 86_400), unit="s")
+    customers = pd.DataFrame(
+        {
+            "customer_id": _text(ids, np.arange(n)),
+            "created_at": np.asarray(created_at, dtype="datetime64[us]"),
+            "timezone": _text(tz_names, tz_code),
+            "email_opt_in": email_opt,
+            "push_opt_in": push_opt,
+            "sms_opt_in": sms_opt,
+            "first_name": _text(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), n)),
+            "plan": _text(("annual", "monthly"), monthly.astype(np.int64)),
+            "platform": _text(PLATFORMS, platform),
+            "age": age,
+        }
+    )
+    truth = _Truth(
+        tz_code=tz_code,
+        preferred_hour=preferred,
+        rate0=rate0,
+        lapse_day=lapse_day,
+        created_day=created_day,
+        open_channel=_ALPHA + affinity + responsive[:, None],
+        open_slot=_SLOT_WEIGHT * (match - 0.5),
+        open_subject=subject,
+        click_greeting=_GAMMA + greeting + 0.5 * responsive[:, None],
+        click_offer=offer,
+        conv_offer=_DELTA + activity[:, None] + conversion,
+        unsub=unsub,
+        is_monthly=monthly,
+    )
+    return World(seed, start, customers, truth, pd.Index(ids), pa.array(ids, type=pa.string()))
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _sigmoid(x: Any) -> FloatArray:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float))))
+
+
+def _weights(weights: Mapping[str, float]) -> tuple[float, float, float, float]:
+    return (
+        float(weights.get("open", 0.0)),
+        float(weights.get("click", 0.0)),
+        float(weights.get("conversion", 0.0)),
+        float(weights.get("unsubscribe", 0.0)),
+    )
+
+
+def _truncated_exponential(u: FloatArray, mean: Any, bound: Any) -> FloatArray:
+    """Inverse CDF of an exponential with ``mean`` truncated to ``[0, bound]``."""
+    bound = np.clip(bound, 0.0, None)
+    return np.asarray(-mean * np.log1p(-u * -np.expm1(-bound / mean)))
+
+
+def _whole_seconds(delay_us: FloatArray) -> IntArray:
+    return np.asarray(np.floor(delay_us / 1e6).astype(np.int64) * 1_000_000)
+
+
+def _workout_minutes(rng: np.random.Generator, n: int) -> FloatArray:
+    return np.round(5.0 + rng.gamma(3.0, 9.0, n), 1)
+
+
+def _date_us(day: dt.date) -> int:
+    return int(np.datetime64(day, "us").astype(np.int64))
+
+
+def _as_us(values: Any) -> IntArray:
+    return np.asarray(pd.to_datetime(values).to_numpy(dtype="datetime64[us]").astype(np.int64))
+
+
+def _utc_offsets(first: int, last: int, start: dt.date) -> FloatArray:
+    """Hours ahead of UTC per (timezone, day) at noon UTC, days ``first..last-1`` from start."""
+    noon = pd.date_range(
+        pd.Timestamp(start) + pd.Timedelta(days=first, hours=12),
+        periods=last - first,
+        freq="D",
+        tz="UTC",
+    )
+    out = np.empty((len(TIMEZONES), len(noon)))
+    for k, zone in enumerate(TIMEZONES):
+        local = noon.tz_convert(zone).tz_localize(None)
+        out[k] = (local - noon.tz_localize(None)).total_seconds() / 3600.0
+    return out
+
+
+def _decision_actions(decisions: pd.DataFrame) -> dict[str, np.ndarray]:
+    actions: dict[str, np.ndarray] = {}
+    for name in FIELDS:
+        column = f"{name}_id" if f"{name}_id" in decisions.columns else name
+        actions[name] = decisions[column].to_numpy(dtype=object)
+    return actions
+
+
+def _action_codes(actions: Mapping[str, Any], *, no_send: bool = False) -> dict[str, IntArray]:
+    """Value ids to positions in ACTION_VALUES; ``no_send`` maps channel "" or None to -1."""
+    codes: dict[str, IntArray] = {}
+    for name in FIELDS:
+        values = np.asarray(actions[name], dtype=object)
+        code = pd.Index(ACTION_VALUES[name]).get_indexer(pd.Index(values))
+        if no_send and name == "channel":
+            code = np.where(pd.isna(values) | (values == ""), -1, code)
+            bad = (code < 0) & ~(pd.isna(values) | (values == ""))
+        else:
+            bad = code < 0
+        if bad.any():
+            bad = sorted({str(v) for v in values[bad]})[:3]
+            raise ValueError(f"{name}: unknown value(s) {bad}; known: {ACTION_VALUES[name]}")
+        codes[name] = np.asarray(code, dtype=np.int64)
+    return codes
+
+
+def _chunks(n: int, size: int = 20_000) -> list[slice]:
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)] or [slice(0, 0)]
+
+
+def _text(labels: Any, codes: Any) -> pd.api.extensions.ExtensionArray:
+    """A ``str`` column of ``labels[codes]``, built in Arrow (fast for millions of rows)."""
+    if not isinstance(labels, pa.Array):
+        labels = pa.array(list(labels), type=pa.string())
+    column: pd.api.extensions.ExtensionArray = pd.array(
+        labels.take(pa.array(np.asarray(codes, dtype=np.int64))), dtype="str"
+    )
+    return column
+
+
+def _frame(
+    columns: Mapping[str, Any], occurred_at: IntArray, tiebreak: IntArray | None = None
+) -> pd.DataFrame:
+    """Rows sorted by time, then ``tiebreak``; ``(labels, codes)`` columns become ``str``.
+
+    ``occurred_at`` (µs since the epoch) becomes a tz-naive UTC datetime64[us] column placed
+    before ``value``; other columns become float.
+    """
+    if tiebreak is None:
+        order = np.argsort(occurred_at, kind="stable")
+    else:
+        order = np.lexsort((tiebreak, occurred_at))
+    data: dict[str, Any] = {}
+    for name, column in columns.items():
+        if name == "value":
+            data["occurred_at"] = occurred_at[order].astype("datetime64[us]")
+        if isinstance(column, tuple):
+            data[name] = _text(column[0], np.asarray(column[1])[order])
+        else:
+            data[name] = np.asarray(column, dtype=float)[order]
+    if "occurred_at" not in data:
+        data["occurred_at"] = occurred_at[order].astype("datetime64[us]")
+    return pd.DataFrame(data)
+
+
+def _empty_response() -> Response:
+    text = pd.Series(dtype="str")
+    at = pd.Series(dtype="datetime64[us]")
+    return Response(
+        pd.DataFrame(
+            {"decision_id": text, "customer_id": text, "event_type": text, "occurred_at": at}
+        ),
+        pd.DataFrame(
+            {
+                "customer_id": text,
+                "event_name": text,
+                "occurred_at": at,
+                "value": pd.Series(dtype=float),
+            }
+        ),
+        pd.DataFrame({"customer_id": text, "channel": text}),
+    )

@@ -1,0 +1,470 @@
+"""The demo world: source contracts, determinism, truth consistency and calibration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from decisioning.world import (
+    ACTION_VALUES,
+    CHANNELS,
+    FIELDS,
+    OPT_IN_COLUMNS,
+    PRICES,
+    SEND_SLOTS,
+    TIMEZONES,
+    Response,
+    World,
+    generate_world,
+)
+
+SEED = 11
+START = dt.date(2026, 1, 1)
+WEIGHTS = {"open": 0.1, "click": 0.3, "conversion": 1.0, "unsubscribe": -0.5}
+WINDOW = 72.0
+TEXT = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype
+TS = np.dtype("datetime64[us]")
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return generate_world(50_000, seed=SEED, start=START)
+
+
+@pytest.fixture(scope="module")
+def history(world: World) -> pd.DataFrame:
+    return world.history()
+
+
+@pytest.fixture(scope="module")
+def lapsing(world: World, history: pd.DataFrame) -> np.ndarray:
+    """Customers with no product event in the 14 days before start and at least one opt-in."""
+    cutoff = pd.Timestamp(START) - pd.Timedelta(days=14)
+    recent = set(history.loc[history["occurred_at"] >= cutoff, "customer_id"])
+    customers = world.customers
+    keep = ~customers["customer_id"].isin(recent) & customers[list(OPT_IN_COLUMNS)].any(axis=1)
+    return customers.loc[keep, "customer_id"].to_numpy(dtype=object)
+
+
+@pytest.fixture(scope="module")
+def big_world() -> World:
+    return generate_world(200_000, seed=SEED + 1, start=START)
+
+
+@pytest.fixture(scope="module")
+def decisions(big_world: World) -> pd.DataFrame:
+    """One uniformly random action per customer, sent at the slot's local hour, days 0-6."""
+    return random_decisions(big_world, np.random.default_rng(5), days=7)
+
+
+@pytest.fixture(scope="module")
+def response(big_world: World, decisions: pd.DataFrame) -> Response:
+    return big_world.respond(decisions, WINDOW)
+
+
+def random_decisions(world: World, rng: np.random.Generator, days: int) -> pd.DataFrame:
+    customers = world.customers
+    n = len(customers)
+    frame = pd.DataFrame(
+        {
+            "decision_id": [f"d{i:08d}" for i in rng.permutation(n)],
+            "customer_id": customers["customer_id"].to_numpy(dtype=object),
+        }
+    )
+    for field in FIELDS:
+        values = np.asarray(ACTION_VALUES[field], dtype=object)
+        frame[field] = values[rng.integers(0, len(values), n)]
+    local = pd.Timestamp(START) + pd.to_timedelta(rng.integers(0, days, n), unit="D")
+    local = local + pd.to_timedelta(frame["send_slot"].map(SEND_SLOTS).to_numpy(), unit="h")
+    send = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us]")
+    for zone, rows in customers.groupby("timezone").groups.items():
+        stamps = pd.DatetimeIndex(local[rows]).tz_localize(str(zone), nonexistent="shift_forward")
+        send[rows] = stamps.tz_convert("UTC").tz_localize(None).as_unit("us")
+    frame["send_at_utc"] = send
+    return frame
+
+
+def realized_reward(decisions: pd.DataFrame, response: Response) -> pd.DataFrame:
+    """Per decision: opened, clicked, converted, unsubscribed (0/1) and the reward."""
+    events = response.message_events
+    flags = pd.crosstab(events["decision_id"], events["event_type"]).gt(0).astype(float)
+    flags = flags.reindex(decisions["decision_id"], fill_value=0.0)
+    conv = response.product_events.merge(
+        decisions[["decision_id", "customer_id", "send_at_utc"]], on="customer_id"
+    )
+    inside = (conv["occurred_at"] >= conv["send_at_utc"]) & (
+        conv["occurred_at"] < conv["send_at_utc"] + pd.Timedelta(hours=WINDOW)
+    )
+    converted = decisions["decision_id"].isin(conv.loc[inside, "decision_id"]).to_numpy()
+    out = pd.DataFrame(
+        {
+            name: flags[name].to_numpy() if name in flags else np.zeros(len(decisions))
+            for name in ("open", "click", "unsubscribe")
+        }
+    )
+    out["conversion"] = converted.astype(float)
+    out["reward"] = sum(WEIGHTS[k] * out[k] for k in WEIGHTS)
+    return out
+
+
+def actions_of(decisions: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {f: decisions[f].to_numpy(dtype=object) for f in FIELDS}
+
+
+# -- customers and product events --------------------------------------------------------
+
+
+def test_customers_follow_the_source_contract(world: World) -> None:
+    c = world.customers
+    assert list(c.columns) == [
+        "customer_id",
+        "created_at",
+        "timezone",
+        "email_opt_in",
+        "push_opt_in",
+        "sms_opt_in",
+        "first_name",
+        "plan",
+        "platform",
+        "age",
+    ]
+    for name in ("customer_id", "timezone", "first_name", "plan", "platform"):
+        assert c[name].dtype == TEXT, name
+    assert c["created_at"].dtype == TS
+    assert all(c[col].dtype == bool for col in OPT_IN_COLUMNS)
+    assert c["age"].dtype == np.int64 and c["age"].between(18, 75).all()
+    assert c["customer_id"].is_unique and c["customer_id"].str.fullmatch(r"c\d{7}").all()
+    assert set(c["timezone"]) == set(TIMEZONES)
+    assert set(c["plan"]) == {"monthly", "annual"} and set(c["platform"]) == {
+        "ios",
+        "android",
+        "web",
+    }
+    start = pd.Timestamp(START)
+    assert (c["created_at"] < start).all()
+    assert (c["created_at"] >= start - pd.Timedelta(days=3 * 365 + 1)).all()
+    share = c[list(OPT_IN_COLUMNS)].mean()
+    assert 0.87 < share["email_opt_in"] < 0.95
+    assert 0.55 < share["push_opt_in"] < 0.66
+    assert 0.25 < share["sms_opt_in"] < 0.35
+    assert 0.01 < (~c[list(OPT_IN_COLUMNS)].any(axis=1)).mean() < 0.035
+    app = c["platform"] != "web"
+    assert c.loc[app, "push_opt_in"].mean() > 3 * c.loc[~app, "push_opt_in"].mean()
+
+
+def test_history_schema_size_and_timing(world: World, history: pd.DataFrame) -> None:
+    assert list(history.columns) == ["customer_id", "event_name", "occurred_at", "value"]
+    assert history["customer_id"].dtype == TEXT and history["event_name"].dtype == TEXT
+    assert history["occurred_at"].dtype == TS and history["value"].dtype == np.float64
+    assert history["occurred_at"].is_monotonic_increasing
+    start = pd.Timestamp(START)
+    assert history["occurred_at"].min() >= start - pd.Timedelta(days=365)
+    assert history["occurred_at"].max() < start
+    per_customer = len(history) / len(world.customers)
+    assert 17 < per_customer < 24, per_customer
+    share = history["event_name"].value_counts(normalize=True)
+    assert set(share.index) == {"app_open", "workout_completed", "subscription_renewed"}
+    assert 0.005 < share["subscription_renewed"] < 0.05
+    by_name = history.groupby("event_name")["value"]
+    assert by_name.max()["app_open"] == 0.0
+    assert by_name.min()["workout_completed"] > 0
+    assert set(by_name.unique()["subscription_renewed"]) <= set(PRICES.values())
+    created = history.merge(world.customers[["customer_id", "created_at"]], on="customer_id")
+    assert (created["occurred_at"] >= created["created_at"]).all()
+
+
+def test_most_customers_are_lapsing(world: World, history: pd.DataFrame) -> None:
+    cutoff = pd.Timestamp(START) - pd.Timedelta(days=14)
+    recent = history.loc[history["occurred_at"] >= cutoff, "customer_id"].nunique()
+    share = 1 - recent / len(world.customers)
+    assert 0.55 < share < 0.68, share
+
+
+def test_activity_hours_follow_local_time(world: World, history: pd.DataFrame) -> None:
+    """Events cluster around each customer's local preferred hour, not UTC noon."""
+    tz = history.merge(world.customers[["customer_id", "timezone"]], on="customer_id")
+    tokyo = tz.loc[tz["timezone"] == "Asia/Tokyo", "occurred_at"].dt.hour
+    new_york = tz.loc[tz["timezone"] == "America/New_York", "occurred_at"].dt.hour
+    assert tokyo.between(0, 15).mean() > 0.6
+    assert new_york.between(12, 23).mean() > 0.6
+
+
+def test_same_seed_same_world_other_seed_other_world() -> None:
+    a, b, c = (generate_world(3_000, seed=s, start=START) for s in (1, 1, 2))
+    pd.testing.assert_frame_equal(a.customers, b.customers)
+    pd.testing.assert_frame_equal(a.history(), b.history())
+    day = START + dt.timedelta(days=3)
+    pd.testing.assert_frame_equal(a.organic_events(day), b.organic_events(day))
+    assert not a.customers["created_at"].equals(c.customers["created_at"])
+    assert not a.history().equals(c.history())
+
+
+def test_organic_events_of_a_day(world: World, lapsing: np.ndarray) -> None:
+    day = START + dt.timedelta(days=2)
+    events = world.organic_events(day)
+    assert list(events.columns) == ["customer_id", "event_name", "occurred_at", "value"]
+    assert events["customer_id"].dtype == TEXT and events["occurred_at"].dtype == TS
+    begin = pd.Timestamp(day)
+    assert events["occurred_at"].between(begin, begin + pd.Timedelta(days=1), "left").all()
+    pd.testing.assert_frame_equal(events, world.organic_events(day))
+    assert not events.equals(world.organic_events(day + dt.timedelta(days=1)))
+    per_day = len(events) / len(world.customers)
+    assert 0.02 < per_day < 0.1, per_day
+    # Lapsing customers are most of the base but far less active per head.
+    base_share = len(lapsing) / len(world.customers)
+    event_share = events["customer_id"].isin(set(lapsing)).mean()
+    per_head = (event_share / base_share) / ((1 - event_share) / (1 - base_share))
+    assert per_head < 0.4, per_head
+    timings = []
+    for k in range(3):
+        began = time.perf_counter()
+        world.organic_events(day + dt.timedelta(days=10 + k))
+        timings.append(time.perf_counter() - began)
+    assert min(timings) < 0.2, timings
+
+
+# -- responses -------------------------------------------------------------------------
+
+
+def test_response_schema(response: Response) -> None:
+    m = response.message_events
+    p = response.product_events
+    u = response.unsubscribed
+    assert list(m.columns) == ["decision_id", "customer_id", "event_type", "occurred_at"]
+    assert list(p.columns) == ["customer_id", "event_name", "occurred_at", "value"]
+    assert list(u.columns) == ["customer_id", "channel"]
+    assert all(m[c].dtype == TEXT for c in ("decision_id", "customer_id", "event_type"))
+    assert all(u[c].dtype == TEXT for c in u.columns) and p["customer_id"].dtype == TEXT
+    assert m["occurred_at"].dtype == TS and p["occurred_at"].dtype == TS
+    assert set(m["event_type"]) == {"sent", "delivered", "bounce", "open", "click", "unsubscribe"}
+    assert set(p["event_name"]) == {"workout_completed"} and (p["value"] > 0).all()
+    assert set(u["channel"]) <= set(CHANNELS)
+
+
+def test_response_event_logic(decisions: pd.DataFrame, response: Response) -> None:
+    events = response.message_events.merge(
+        decisions[["decision_id", "customer_id", "send_at_utc"]],
+        on=["decision_id", "customer_id"],
+        how="left",
+    )
+    assert events["send_at_utc"].notna().all()
+    after = events["occurred_at"] - events["send_at_utc"]
+    assert (after >= pd.Timedelta(0)).all() and (after < pd.Timedelta(hours=WINDOW)).all()
+    sent = events[events["event_type"] == "sent"]
+    assert sent["decision_id"].is_unique and len(sent) == len(decisions)
+    assert (sent["occurred_at"] == sent["send_at_utc"]).all()
+    first = events.pivot_table(
+        index="decision_id", columns="event_type", values="occurred_at", aggfunc="min"
+    )
+    count = pd.crosstab(events["decision_id"], events["event_type"])
+    assert (count.drop(columns="sent") <= 1).all().all()
+    assert ((count["delivered"] + count["bounce"]) == 1).all()
+    assert 0.97 <= count["delivered"].mean() <= 0.99
+    for later, earlier in (("open", "delivered"), ("click", "open"), ("unsubscribe", "delivered")):
+        has = first[later].notna()
+        assert first.loc[has, earlier].notna().all(), f"{later} without {earlier}"
+        assert (first.loc[has, later] >= first.loc[has, earlier]).all()
+    unsub = events.loc[events["event_type"] == "unsubscribe", "customer_id"]
+    assert sorted(unsub) == sorted(response.unsubscribed["customer_id"])
+    conv = response.product_events.merge(
+        decisions[["customer_id", "send_at_utc"]], on="customer_id"
+    )
+    lag = conv["occurred_at"] - conv["send_at_utc"]
+    assert (lag >= pd.Timedelta(0)).all() and (lag < pd.Timedelta(hours=WINDOW)).all()
+
+
+def test_realized_reward_matches_expected_reward(
+    big_world: World, decisions: pd.DataFrame, response: Response
+) -> None:
+    """Sampling is exactly the truth: realized means sit within 3 standard errors."""
+    realized = realized_reward(decisions, response)
+    ids = decisions["customer_id"].to_numpy(dtype=object)
+    send = decisions["send_at_utc"]
+    expected = big_world.expected_reward(ids, actions_of(decisions), WEIGHTS, send_at=send)
+    n = len(decisions)
+    gap = realized["reward"].to_numpy() - expected
+    se = gap.std(ddof=1) / np.sqrt(n)
+    print(f"\nrealized {realized['reward'].mean():.4f} expected {expected.mean():.4f} se {se:.4f}")
+    assert abs(gap.mean()) < 3 * se
+    # Each component too, with its own weight vector.
+    for name in WEIGHTS:
+        one = big_world.expected_reward(ids, actions_of(decisions), {name: 1.0}, send_at=send)
+        gap = realized[name].to_numpy() - one
+        assert abs(gap.mean()) < 3 * gap.std(ddof=1) / np.sqrt(n), name
+
+
+def test_response_is_deterministic(big_world: World, decisions: pd.DataFrame) -> None:
+    part = decisions.iloc[:20_000]
+    first = big_world.respond(part, WINDOW)
+    again = big_world.respond(part.sample(frac=1.0, random_state=3), WINDOW)
+    for name in ("message_events", "product_events", "unsubscribed"):
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(again, name))
+    renamed = part.assign(decision_id=part["decision_id"] + "x")
+    other = big_world.respond(renamed, WINDOW)
+    assert not first.message_events["event_type"].equals(other.message_events["event_type"])
+
+
+def test_respond_prefers_id_columns_and_can_skip_organic(
+    big_world: World, decisions: pd.DataFrame
+) -> None:
+    """decisions_to_sync carries ids in <field>_id and the rendered text in <field>."""
+    part = decisions.iloc[:20_000]
+    synced = part.copy()
+    for field in ("subject_line", "greeting", "offer"):
+        synced[f"{field}_id"] = synced[field]
+        synced[field] = "rendered text"
+    pd.testing.assert_frame_equal(
+        big_world.respond(part).message_events, big_world.respond(synced).message_events
+    )
+    with_organic = big_world.respond(part).product_events
+    without = big_world.respond(part, organic=False).product_events
+    assert 0 < len(without) < len(with_organic)
+    empty = big_world.respond(part.iloc[:0])
+    assert empty.message_events.empty and list(empty.product_events.columns) == [
+        "customer_id",
+        "event_name",
+        "occurred_at",
+        "value",
+    ]
+
+
+# -- truth: oracle, uniform, best single action --------------------------------------------
+
+
+def brute_force(world: World, ids: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Expected reward of every action for every customer: (n, 1152), -inf if ineligible."""
+    combos = list(itertools.product(*(ACTION_VALUES[f] for f in FIELDS)))
+    out = np.empty((len(ids), len(combos)))
+    for k, combo in enumerate(combos):
+        actions = {
+            f: np.full(len(ids), v, dtype=object) for f, v in zip(FIELDS, combo, strict=True)
+        }
+        reward = world.expected_reward(ids, actions, WEIGHTS)
+        out[:, k] = np.where(eligible[:, CHANNELS.index(combo[0])], reward, -np.inf)
+    return out
+
+
+def test_oracle_matches_brute_force(world: World, lapsing: np.ndarray) -> None:
+    ids = lapsing[:40]
+    rng = np.random.default_rng(0)
+    eligible = rng.random((len(ids), 3)) < 0.6
+    eligible[0] = [False, False, True]
+    eligible[1] = False
+    oracle = world.oracle_actions(ids, eligible, WEIGHTS)
+    rewards = brute_force(world, ids, eligible)
+    combos = list(itertools.product(*(ACTION_VALUES[f] for f in FIELDS)))
+    for i in range(len(ids)):
+        chosen = tuple(oracle[f][i] for f in FIELDS)
+        if not eligible[i].any():
+            assert chosen[0] == ""
+            continue
+        assert chosen == combos[int(rewards[i].argmax())], i
+    assert oracle["channel"][0] == "sms"
+    usable = eligible.any(axis=1)
+    uniform = world.uniform_expected_reward(ids, eligible, WEIGHTS)
+    brute_mean = np.array([r[np.isfinite(r)].mean() for r in rewards[usable]])
+    np.testing.assert_allclose(uniform[usable], brute_mean, rtol=1e-10)
+    assert np.isnan(uniform[1])
+    # Without eligibility the opt-ins apply.
+    by_opt_in = world.oracle_actions(ids, None, WEIGHTS)
+    opt_in = world.customers.set_index("customer_id").loc[ids, list(OPT_IN_COLUMNS)].to_numpy()
+    assert all(opt_in[i, CHANNELS.index(c)] for i, c in enumerate(by_opt_in["channel"]))
+
+
+def test_best_fixed_action_matches_brute_force(world: World, lapsing: np.ndarray) -> None:
+    ids = lapsing[:60]
+    opt_in = world.customers.set_index("customer_id").loc[ids, list(OPT_IN_COLUMNS)].to_numpy()
+    first = opt_in.argmax(axis=1)
+    all_channels = brute_force(world, ids, np.ones_like(opt_in))
+    combos = list(itertools.product(*(ACTION_VALUES[f] for f in FIELDS)))
+    index = {c: k for k, c in enumerate(combos)}
+    means = []
+    for combo in combos:
+        fallback = [
+            index[
+                (
+                    combo[0] if opt_in[i, CHANNELS.index(combo[0])] else CHANNELS[first[i]],
+                    *combo[1:],
+                )
+            ]
+            for i in range(len(ids))
+        ]
+        means.append(all_channels[np.arange(len(ids)), fallback].mean())
+    action, value = world.best_fixed_action(ids, None, WEIGHTS)
+    assert value == pytest.approx(max(means), rel=1e-10)
+    assert tuple(action[f] for f in FIELDS) == combos[int(np.argmax(means))]
+
+
+def test_no_message_is_organic_conversion_only(world: World, lapsing: np.ndarray) -> None:
+    ids = lapsing[:100]
+    actions = {f: np.full(len(ids), ACTION_VALUES[f][0], dtype=object) for f in FIELDS}
+    actions["channel"] = np.full(len(ids), "", dtype=object)
+    skip = world.expected_reward(ids, actions, WEIGHTS)
+    organic = world.expected_reward(ids, actions, {"conversion": 1.0})
+    np.testing.assert_allclose(skip, organic)
+    assert 0 < organic.mean() < 0.1
+
+
+def test_calibration_on_lapsing_customers(world: World, lapsing: np.ndarray) -> None:
+    """A contextual policy has a lot to gain: uniform < best single action < oracle."""
+    uniform = world.uniform_expected_reward(lapsing, None, WEIGHTS).mean()
+    action, best_single = world.best_fixed_action(lapsing, None, WEIGHTS)
+    oracle_actions = world.oracle_actions(lapsing, None, WEIGHTS)
+    oracle = world.expected_reward(lapsing, oracle_actions, WEIGHTS)
+    print(
+        f"\nlapsing customers {len(lapsing)}: uniform {uniform:.4f}, best single {best_single:.4f} "
+        f"{action}, oracle {oracle.mean():.4f} ({oracle.mean() / uniform:.2f}x uniform, best "
+        f"single {best_single / oracle.mean():.0%} of oracle)"
+    )
+    assert 0.10 <= uniform <= 0.15
+    assert oracle.mean() >= 1.8 * uniform
+    assert best_single <= 0.8 * oracle.mean()
+    assert best_single > uniform
+    per_customer = world.uniform_expected_reward(lapsing, None, WEIGHTS)
+    assert (oracle >= per_customer - 1e-12).all()
+    # The best action differs across customers: no action is best for more than a third.
+    best = pd.DataFrame(oracle_actions)
+    assert best.value_counts(normalize=True).iloc[0] < 0.33
+    assert len(best.drop_duplicates()) > 50
+    for field in FIELDS:
+        assert best[field].nunique() >= 3, field
+
+
+def test_segments_prefer_what_the_story_says(world: World, lapsing: np.ndarray) -> None:
+    c = world.customers.set_index("customer_id").loc[lapsing]
+    best = pd.DataFrame(world.oracle_actions(lapsing, None, WEIGHTS), index=c.index)
+    young_app = (c["age"] < 30) & (c["platform"] != "web") & c["push_opt_in"]
+    older_annual = (c["age"] > 55) & (c["plan"] == "annual")
+    assert (best.loc[young_app, "channel"] == "push").mean() > 0.5
+    assert best.loc[young_app, "send_slot"].isin(["h18", "h21"]).mean() > 0.7
+    assert (best.loc[young_app, "greeting"] == "gr_hey").mean() > 0.8
+    assert (best.loc[older_annual, "offer"] == "of_plan").mean() > 0.8
+    assert (best.loc[older_annual, "greeting"] == "gr_first_name").mean() > 0.5
+    assert best.loc[older_annual, "send_slot"].isin(["h08", "h12"]).mean() > 0.9
+    monthly = c["plan"] == "monthly"
+    assert (best.loc[monthly, "offer"] == "of_discount_20").mean() > 2 * (
+        best.loc[~monthly, "offer"] == "of_discount_20"
+    ).mean()
+
+
+# -- performance ----------------------------------------------------------------------------
+
+
+def test_performance() -> None:
+    began = time.perf_counter()
+    world = generate_world(100_000, seed=3, start=START)
+    history = world.history()
+    built = time.perf_counter() - began
+    decisions = random_decisions(world, np.random.default_rng(1), days=1)
+    began = time.perf_counter()
+    world.respond(decisions, WINDOW)
+    responded = time.perf_counter() - began
+    print(f"\ngenerate_world(100_000) + history(): {built:.2f} s ({len(history)} events)")
+    print(f"respond(100_000 decisions): {responded:.2f} s")
+    assert built < 10
+    assert responded < 2
