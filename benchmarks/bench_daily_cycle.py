@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 import duckdb
-from decisioning.world import generate_world
 
 from decisioning.demo import append_rows, create_sources
 from decisioning.project import DATABASE_ENV, Project
+from decisioning.world import generate_world
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -59,16 +59,16 @@ def _dbt(args: list[str], database: Path, settings: dict[str, object]) -> tuple[
 
 def bench(customers: int, workdir: Path) -> dict[str, object]:
     database = workdir / f"bench_{customers}.duckdb"
-    project = Project.open(ROOT, database)
+    settings = {**Project.open(ROOT, database).settings, **SETTINGS}
     t = time.perf_counter()
     world = generate_world(n_customers=customers, seed=1, start=START)
     create_sources(database, world, seed=1)
     generated = time.perf_counter() - t
-    with duckdb.connect(str(database), read_only=True) as con:
-        events = con.sql("select count(*) from raw.product_events").fetchone()
+    with duckdb.connect(str(database)) as con:
+        events = con.execute("select count(*) from raw.product_events").fetchone()
     for day in range(3):
         as_of = START + dt.timedelta(days=day)
-        project.build({**SETTINGS, "as_of": as_of.isoformat()})
+        _dbt(["build"], database, {**settings, "as_of": as_of.isoformat()})
         with duckdb.connect(str(database)) as con:
             sent = con.execute(
                 "select * from main.decisions_to_sync where decision_date = ?", [as_of]
@@ -76,14 +76,14 @@ def bench(customers: int, workdir: Path) -> dict[str, object]:
             response = world.respond(sent, 72)
             append_rows(con, "raw.message_events", response.message_events)
             append_rows(con, "raw.product_events", response.product_events)
-    settings = {**project.settings, **SETTINGS, "as_of": (START + dt.timedelta(days=3)).isoformat()}
+    settings["as_of"] = (START + dt.timedelta(days=3)).isoformat()
     startup, _ = _dbt(["parse"], database, settings)
     wall, peak = _dbt(["build"], database, settings)
     run_results = json.loads((ROOT / "target" / "run_results.json").read_text())
     in_models = sum(r["execution_time"] for r in run_results["results"])
     slowest = sorted(run_results["results"], key=lambda r: -r["execution_time"])[:5]
-    with duckdb.connect(str(database), read_only=True) as con:
-        decided = con.sql("select count(*) from main.decisions").fetchone()
+    with duckdb.connect(str(database)) as con:
+        decided = con.execute("select count(*) from main.decisions").fetchone()
     return {
         "customers": customers,
         "product_events": events[0] if events else 0,
@@ -110,12 +110,18 @@ def main() -> None:
             rows.append(row)
             print(json.dumps(row), flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "daily_cycle.json"
+    earlier = json.loads(path.read_text())["runs"] if path.exists() else []
+    measured = {r["customers"] for r in rows}
+    rows = sorted(
+        [r for r in earlier if r["customers"] not in measured] + rows, key=lambda r: r["customers"]
+    )
     report = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "target": "100k customers, 2M events: build < 30 s, peak < 2 GiB",
         "runs": rows,
     }
-    (RESULTS / "daily_cycle.json").write_text(json.dumps(report, indent=2) + "\n")
+    path.write_text(json.dumps(report, indent=2) + "\n")
     header = ("customers", "events", "wall s", "start-up s", "in nodes s", "peak MiB")
     print(" ".join(f"{h:>10}" for h in header))
     for r in rows:

@@ -19,7 +19,7 @@ import pytest
 
 from decisioning.config import ConfigError
 from decisioning.demo import DemoResult, run_demo
-from decisioning.project import DATABASE_ENV, Project
+from decisioning.project import DATABASE_ENV, BuildError, Project
 
 ROOT = Path(__file__).resolve().parents[1]
 START = dt.date(2026, 1, 1)
@@ -196,3 +196,49 @@ def test_bad_settings_fail_before_anything_is_written(runs, tmp_path: Path) -> N
     assert "decisioning.holdout.share: must be in [0, 1), got 2" in message
     after = _query(result.database, "select count(*) as n from main.decision_log")["n"][0]
     assert before == after
+
+
+def _quality(database: Path) -> dict[str, int]:
+    frame = _query(database, "select check_name, failing_rows from main.data_quality_checks")
+    return dict(zip(frame["check_name"], frame["failing_rows"].astype(int), strict=True))
+
+
+def test_bad_rows_are_ignored_and_counted_and_bad_sources_fail_with_a_clear_message(runs) -> None:  # type: ignore[no-untyped-def]
+    """Runs last: it edits the uniform run's sources."""
+    result, project = runs["uniform_random"]
+    last = {
+        **SETTINGS,
+        "policy": {"algorithm": "uniform_random"},
+        "as_of": (START + dt.timedelta(days=DAYS - 1)).isoformat(),
+    }
+    project.build(last)
+    before, log_before = _quality(result.database), _snapshot(result.database)["decision_log"]
+    assert before["audience_without_eligible_channel"] > 0  # the world has customers with no opt-in
+    with duckdb.connect(str(result.database)) as con:
+        con.execute(
+            "insert into raw.message_events values "
+            "(md5('nobody'), 'c0000001', 'open', timestamp '2026-01-05 10:00')"
+        )
+        con.execute(
+            "insert into raw.product_events values "
+            "('c0000001', 'workout_completed', timestamp '2030-01-01', 30)"
+        )
+    project.build(last)
+    after = _quality(result.database)
+    assert (
+        after["message_events_for_unknown_decisions"]
+        == before["message_events_for_unknown_decisions"] + 1
+    )
+    assert after["product_events_after_as_of"] == before["product_events_after_as_of"] + 1
+    pd.testing.assert_frame_equal(log_before, _snapshot(result.database)["decision_log"])
+
+    with duckdb.connect(str(result.database)) as con:
+        con.execute("insert into raw.customers select * from raw.customers limit 2")
+    with pytest.raises(BuildError, match="unique_stg_decisioning__customers_customer_id"):
+        project.build(last)
+    with duckdb.connect(str(result.database)) as con:
+        con.execute("alter table raw.customers drop column timezone")
+    with pytest.raises(
+        BuildError, match=r"missing contract column\(s\): timezone \(looked for timezone\)"
+    ):
+        project.build(last)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from decisioning.config import SOURCE_COLUMNS
 from decisioning.world import (
     ACTION_VALUES,
     CHANNELS,
@@ -121,18 +122,8 @@ def actions_of(decisions: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def test_customers_follow_the_source_contract(world: World) -> None:
     c = world.customers
-    assert list(c.columns) == [
-        "customer_id",
-        "created_at",
-        "timezone",
-        "email_opt_in",
-        "push_opt_in",
-        "sms_opt_in",
-        "first_name",
-        "plan",
-        "platform",
-        "age",
-    ]
+    attributes = ["first_name", "plan", "platform", "age"]
+    assert list(c.columns) == [*SOURCE_COLUMNS["customers"], *attributes]
     for name in ("customer_id", "timezone", "first_name", "plan", "platform"):
         assert c[name].dtype == TEXT, name
     assert c["created_at"].dtype == TS

@@ -92,7 +92,7 @@ def _progress(items: range, enabled: bool, label: str) -> Any:
 def create_sources(database: Path, world: World, seed: int) -> None:
     """A fresh demo database with the raw sources; refuses to touch any other database."""
     if database.exists():
-        with duckdb.connect(str(database), read_only=True) as con:
+        with duckdb.connect(str(database)) as con:
             is_demo = con.execute(
                 "select count(*) from information_schema.tables "
                 "where table_schema = 'raw' and table_name = 'demo_world'"
