@@ -232,6 +232,17 @@ def test_bad_rows_are_ignored_and_counted_and_bad_sources_fail_with_a_clear_mess
     assert after["product_events_after_as_of"] == before["product_events_after_as_of"] + 1
     pd.testing.assert_frame_equal(log_before, _snapshot(result.database)["decision_log"])
 
+    # An empty audience (nobody lapsed that long) is a normal day: no decisions, empty sync.
+    nobody = {
+        **last,
+        "as_of": (START + dt.timedelta(days=DAYS)).isoformat(),
+        "audience": {**SETTINGS["audience"], "inactive_days": 100_000},
+    }
+    project.build(nobody)
+    assert _query(result.database, "select count(*) as n from main.decisions")["n"][0] == 0
+    assert _query(result.database, "select count(*) as n from main.decisions_to_sync")["n"][0] == 0
+    pd.testing.assert_frame_equal(log_before, _snapshot(result.database)["decision_log"])
+
     with duckdb.connect(str(result.database)) as con:
         con.execute("insert into raw.customers select * from raw.customers limit 2")
     with pytest.raises(BuildError, match="unique_stg_decisioning__customers_customer_id"):

@@ -24,14 +24,6 @@ from decisioning.keyed_random import decision_keys, keyed_uniforms
 from decisioning.policies import make_policy
 from decisioning.posterior import FieldModel
 
-DECISION_COLUMNS = (
-    "decision_id",
-    "campaign_id",
-    "customer_id",
-    "decision_date",
-    "is_holdout",
-)
-
 
 @dataclass(frozen=True)
 class Audience:
@@ -129,21 +121,21 @@ def decide(
 
 
 def empty_decisions(catalog_fields: tuple[str, ...]) -> pd.DataFrame:
-    """A decisions frame with no rows and the right columns (empty audience)."""
-    columns = [
-        *DECISION_COLUMNS,
-        *catalog_fields,
-        "propensity",
-        "expected_reward",
-        "algorithm",
-        "model_version",
-    ]
-    frame = pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    frame["is_holdout"] = frame["is_holdout"].astype(bool)
-    frame[["propensity", "expected_reward"]] = frame[["propensity", "expected_reward"]].astype(
-        float
-    )
-    return frame
+    """A decisions frame with no rows and typed columns (empty audience), so the warehouse
+    gets the same column types as on any other day."""
+    types = {
+        "decision_id": "string",
+        "campaign_id": "string",
+        "customer_id": "string",
+        "decision_date": "date32[pyarrow]",
+        "is_holdout": "bool",
+        **dict.fromkeys(catalog_fields, "string"),
+        "propensity": "float64",
+        "expected_reward": "float64",
+        "algorithm": "string",
+        "model_version": "string",
+    }
+    return pd.DataFrame({column: pd.Series(dtype=t) for column, t in types.items()})
 
 
 def _check_floor(config: Config, catalog: Catalog) -> None:

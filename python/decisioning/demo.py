@@ -72,8 +72,11 @@ def run_demo(
             "from main.rewards where is_final group by all order by all"
         ).df()
         traffic = con.sql(
-            "select decision_date, channel, send_slot, subject_line, greeting, offer "
-            "from main.decision_log where not is_holdout"
+            "select log.decision_date, log.channel, log.send_slot, log.subject_line, "
+            "log.greeting, log.offer, rewards.reward "
+            "from main.decision_log as log "
+            "left join main.rewards on rewards.decision_id = log.decision_id "
+            "where not log.is_holdout"
         ).df()
         skips = con.sql(
             "select reason, count(*) as customers from main.decision_skips group by all"
@@ -198,19 +201,23 @@ def summary(result: DemoResult, print_line: Callable[[str], None] = print) -> No
 
 
 def _traffic_summary(traffic: pd.DataFrame, print_line: Callable[[str], None]) -> None:
-    """Share of the policy's traffic on each field's best and worst value, first vs last 3 days."""
-    if traffic.empty:
+    """Share of the policy's traffic on each field's best and worst value (by the reward the
+    warehouse measured over all finalized decisions), first 3 days vs last 3 days."""
+    if traffic.empty or traffic["reward"].notna().sum() == 0:
         return
     dates = sorted(traffic["decision_date"].unique())
-    first, last = (
-        traffic[traffic["decision_date"].isin(dates[:3])],
-        traffic[traffic["decision_date"].isin(dates[-3:])],
+    first = traffic[traffic["decision_date"].isin(dates[:3])]
+    last = traffic[traffic["decision_date"].isin(dates[-3:])]
+    print_line(
+        "\nTraffic share of each field's best and worst value (measured reward), "
+        "first 3 days -> last 3 days:"
     )
-    print_line("\nTraffic share, first 3 days -> last 3 days (policy group):")
     for field in FIELDS:
-        share_first = first[field].value_counts(normalize=True)
-        share_last = last[field].value_counts(normalize=True)
-        shares = pd.concat([share_first, share_last], axis=1, keys=["first", "last"]).fillna(0.0)
-        shares = shares.sort_values("last", ascending=False)
-        parts = ", ".join(f"{v} {r.first:.0%}->{r.last:.0%}" for v, r in shares.iterrows())
-        print_line(f"  {field:<13} {parts}")
+        measured = traffic.groupby(field)["reward"].mean().dropna().sort_values()
+        for label, value in (("best", measured.index[-1]), ("worst", measured.index[0])):
+            before = (first[field] == value).mean()
+            after = (last[field] == value).mean()
+            print_line(
+                f"  {field:<13} {label:<5} {value:<15} reward {measured[value]:.3f}  "
+                f"traffic {before:4.0%} -> {after:4.0%}"
+            )
