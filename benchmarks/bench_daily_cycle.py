@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from decisioning.demo import append_rows, create_sources
+from decisioning.demo import create_sources, simulate_day
 from decisioning.project import DATABASE_ENV, Project
 from decisioning.world import generate_world
 
@@ -59,7 +59,9 @@ def _dbt(args: list[str], database: Path, settings: dict[str, object]) -> tuple[
 
 def bench(customers: int, workdir: Path) -> dict[str, object]:
     database = workdir / f"bench_{customers}.duckdb"
-    settings = {**Project.open(ROOT, database).settings, **SETTINGS}
+    project = Project.open(ROOT, database)
+    settings = {**project.settings, **SETTINGS}
+    window_hours = project.config(SETTINGS).attribution_window_hours
     t = time.perf_counter()
     world = generate_world(n_customers=customers, seed=1, start=START)
     create_sources(database, world, seed=1)
@@ -69,13 +71,7 @@ def bench(customers: int, workdir: Path) -> dict[str, object]:
     for day in range(3):
         as_of = START + dt.timedelta(days=day)
         _dbt(["build"], database, {**settings, "as_of": as_of.isoformat()})
-        with duckdb.connect(str(database)) as con:
-            sent = con.execute(
-                "select * from main.decisions_to_sync where decision_date = ?", [as_of]
-            ).df()
-            response = world.respond(sent, 72)
-            append_rows(con, "raw.message_events", response.message_events)
-            append_rows(con, "raw.product_events", response.product_events)
+        simulate_day(database, world, as_of, window_hours)
     settings["as_of"] = (START + dt.timedelta(days=3)).isoformat()
     startup, _ = _dbt(["parse"], database, settings)
     wall, peak = _dbt(["build"], database, settings)

@@ -47,7 +47,7 @@ def run_demo(
 ) -> DemoResult:
     """Simulate ``days`` turns of the loop on a fresh demo database; return what happened."""
     project = project or Project.open()
-    settings = {**(overrides or {})}
+    settings = overrides or {}
     config = project.config(settings)
     world = generate_world(n_customers=customers, seed=seed, start=start)
     create_sources(project.database, world, seed)
@@ -55,16 +55,7 @@ def run_demo(
     for day in _progress(range(days), progress, "Simulating days"):
         as_of = start + dt.timedelta(days=day)
         project.build({**settings, "as_of": as_of.isoformat()})
-        with duckdb.connect(str(project.database)) as con:
-            sent = con.execute(
-                "select * from main.decisions_to_sync where decision_date = ?", [as_of]
-            ).df()
-            # Organic activity is loaded once, from organic_events, not again with responses.
-            response = world.respond(sent, config.attribution_window_hours, organic=False)
-            organic = world.organic_events(as_of)
-            append_rows(con, "raw.message_events", response.message_events)
-            append_rows(con, "raw.product_events", pd.concat([response.product_events, organic]))
-            _apply_unsubscribes(con, response.unsubscribed)
+        sent = simulate_day(project.database, world, as_of, config.attribution_window_hours)
         daily.append(_truth(world, sent, as_of, config))
     with duckdb.connect(str(project.database)) as con:
         rewards = con.sql(
@@ -130,7 +121,24 @@ def create_sources(database: Path, world: World, seed: int) -> None:
         )
 
 
-def append_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+def simulate_day(database: Path, world: World, as_of: dt.date, window_hours: float) -> pd.DataFrame:
+    """After the day's build: customers respond to ``decisions_to_sync`` and their message
+    events, product events (responses and organic activity) and unsubscribes land in the
+    sources, as the engagement tool and the ELT would load them. Returns today's messages."""
+    with duckdb.connect(str(database)) as con:
+        sent = con.execute(
+            "select * from main.decisions_to_sync where decision_date = ?", [as_of]
+        ).df()
+        # Organic activity is loaded once, from organic_events, not again with responses.
+        response = world.respond(sent, window_hours, organic=False)
+        _append_rows(con, "raw.message_events", response.message_events)
+        product_events = pd.concat([response.product_events, world.organic_events(as_of)])
+        _append_rows(con, "raw.product_events", product_events)
+        _apply_unsubscribes(con, response.unsubscribed)
+    return sent
+
+
+def _append_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
     if frame.empty:
         return
     con.register("frame", frame)
