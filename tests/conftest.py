@@ -12,6 +12,7 @@ import pytest
 from decisioning.catalog import Catalog
 from decisioning.config import Config, load_config
 from decisioning.decide import Audience
+from decisioning.posterior import statistics_frame as core_statistics_frame
 
 FIELDS = ("channel", "send_slot", "subject_line", "greeting", "offer")
 DEFAULT_ACTION = {
@@ -73,25 +74,13 @@ def audience() -> Audience:
 def statistics_frame(
     field: str, values: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 ) -> pd.DataFrame:
-    """What policy_statistics computes in SQL, from (x, r, w) per value."""
-    rows = []
-    for value_id, (x, r, w) in values.items():
-        d = x.shape[1]
-        row: dict[str, object] = {
-            "field": field,
-            "value_id": value_id,
-            "feature_names": ",".join(f"x_{i}" for i in range(d)),
-            "n_rewards": len(r),
-            "n": w.sum(),
-            "sum_reward": (w * r).sum(),
-            "sum_reward_sq": (w * r * r).sum(),
-        }
-        for i in range(d):
-            row[f"xty_{i}"] = (w * x[:, i] * r).sum()
-            for j in range(i, d):
-                row[f"xtx_{i}_{j}"] = (w * x[:, i] * x[:, j]).sum()
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """What policy_statistics computes in SQL, from (x, r, w) per value of one field."""
+    x = np.concatenate([v[0] for v in values.values()])
+    chosen = np.concatenate([np.full(len(v[1]), k, dtype=object) for k, v in values.items()])
+    names = tuple(f"x_{i}" for i in range(x.shape[1]))
+    r = np.concatenate([v[1] for v in values.values()])
+    w = np.concatenate([v[2] for v in values.values()])
+    return core_statistics_frame(x, names, {field: chosen}, r, w)
 
 
 AS_OF = dt.date(2026, 1, 10)

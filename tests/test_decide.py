@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from decisioning.catalog import Catalog, CatalogError
 from decisioning.config import Config, ConfigError, load_config
 from decisioning.decide import decide, empty_decisions
 from decisioning.keyed_random import decision_keys, keyed_uniforms
-from decisioning.policies import make_policy
+from decisioning.policies import Scores, make_policy
 from decisioning.posterior import FieldModel, fit_models
 from tests.conftest import DEFAULT_ACTION, FIELDS, make_audience, statistics_frame
 
@@ -67,7 +68,6 @@ def test_propensity_is_the_product_of_the_fields_probabilities(catalog, config, 
     models = _models(catalog)
     frame = decide(audience, models, catalog, config, "v1")
     policy = make_policy(config.policy)
-    import hashlib
 
     expected = np.ones(len(frame))
     for field in FIELDS:
@@ -77,7 +77,7 @@ def test_propensity_is_the_product_of_the_fields_probabilities(catalog, config, 
             else np.ones((len(frame), len(catalog.values[field])), dtype=bool)
         )
         seed = int(hashlib.sha1(f"v1|{field}".encode()).hexdigest()[:15], 16)
-        p = policy.action_probabilities(models[field], audience.features, eligible, seed)
+        p = policy.action_probabilities(Scores(models[field], audience.features), eligible, seed)
         index = pd.Index(catalog.values[field]).get_indexer(frame[field])
         expected *= p[np.arange(len(frame)), index]
     policy_rows = ~frame["is_holdout"].to_numpy()
@@ -170,3 +170,34 @@ def test_customers_without_an_eligible_channel_are_refused(catalog, config, audi
 def test_features_must_match_the_model(catalog, config) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="different features"):
         decide(make_audience(10, d=3), _models(catalog, d=4), catalog, config, "v1")
+
+
+def test_send_nothing_is_a_channel_that_leaves_the_message_empty(audience) -> None:  # type: ignore[no-untyped-def]
+    rows = [("channel", c, f"{c}_opt_in") for c in ("email", "push", "sms")]
+    rows += [("send_slot", "h08", None), ("subject_line", "s1", None), ("subject_line", "s2", None)]
+    rows += [("greeting", "g1", None), ("offer", "o1", None)]
+    frame = pd.DataFrame(rows, columns=["field", "value_id", "opt_in_column"]).assign(
+        is_active=True
+    )
+    catalog = Catalog.from_frame(frame, FIELDS, send_nothing=True)
+    assert catalog.values["channel"] == ("email", "push", "sms", "none")
+    config = load_config(
+        {
+            "policy": {"algorithm": "uniform_random", "propensity_floor": 0.0},
+            "holdout": {"share": 0.2, "default_action": {**DEFAULT_ACTION, "subject_line": "s1"}},
+        }
+    )
+    decisions = decide(audience, _models(catalog), catalog, config, "v1")
+    silent = (decisions["channel"] == "none").to_numpy()
+    policy_rows = ~decisions["is_holdout"].to_numpy()
+    eligible = np.stack([audience.opt_ins[f"{c}_opt_in"] for c in ("email", "push", "sms")], 1)
+    k = eligible.sum(axis=1) + 1  # sending nothing is always eligible
+    assert silent[policy_rows].any() and not silent[~policy_rows].any()
+    assert (
+        decisions.loc[silent, ["send_slot", "subject_line", "greeting", "offer"]].isna().all().all()
+    )
+    # Uniform: the propensity of sending nothing is 1/k, of a message 1/k * 1/2 (subject).
+    expected = np.where(silent, 1 / k, 1 / k / 2)
+    assert np.allclose(decisions["propensity"][policy_rows], expected[policy_rows])
+    with pytest.raises(CatalogError, match="'none' is reserved"):
+        Catalog.from_frame(frame.replace({"sms": "none"}), FIELDS)

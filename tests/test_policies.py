@@ -7,7 +7,18 @@ import math
 import numpy as np
 import pytest
 
-from decisioning.policies import Policy, ThompsonSampling, UniformRandom
+from decisioning.config import load_config
+from decisioning.policies import (
+    ABThenCommit,
+    CampaignThompsonSampling,
+    EpsilonGreedy,
+    LinUCB,
+    Policy,
+    Scores,
+    ThompsonSampling,
+    UniformRandom,
+    make_policy,
+)
 from decisioning.posterior import FieldModel
 
 
@@ -22,6 +33,7 @@ def _model(means: list[float], sds: list[float]) -> FieldModel:
         covariance=(np.array(sds, dtype=float) ** 2)[:, None, None],
         n=np.zeros(v),
         n_rewards=np.zeros(v, dtype=np.int64),
+        mean_reward=np.array(means, dtype=float),
         noise_variance=0.1,
     )
 
@@ -37,11 +49,23 @@ def _random_model(v: int, d: int, seed: int) -> FieldModel:
         a @ a.transpose(0, 2, 1) * 0.01,
         np.zeros(v),
         np.zeros(v, dtype=np.int64),
+        rng.normal(size=v),
         0.1,
     )
 
 
-POLICIES: list[Policy] = [ThompsonSampling(floor=0.02, draws=64), UniformRandom(floor=0.02)]
+def _p(policy: Policy, model: FieldModel, x: np.ndarray, eligible: np.ndarray, seed: int = 0):  # type: ignore[no-untyped-def]
+    return policy.action_probabilities(Scores(model, x), eligible, seed)
+
+
+POLICIES: list[Policy] = [
+    ThompsonSampling(floor=0.02, draws=64),
+    LinUCB(floor=0.02, alpha=1.0),
+    EpsilonGreedy(floor=0.02, epsilon=0.1),
+    UniformRandom(floor=0.02),
+    ABThenCommit(floor=0.02, test_days=3, days_running=5),
+    CampaignThompsonSampling(floor=0.02, draws=64),
+]
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
@@ -50,7 +74,7 @@ def test_probabilities_are_valid_floored_and_respect_eligibility(policy: Policy)
     model, x = _random_model(5, 4, 1), rng.normal(size=(3000, 4))
     eligible = rng.random((3000, 5)) < 0.7
     eligible[np.arange(3000), rng.integers(0, 5, 3000)] = True
-    p = policy.action_probabilities(model, x, eligible, seed=7)
+    p = _p(policy, model, x, eligible, seed=7)
     assert p.shape == (3000, 5)
     assert np.allclose(p.sum(axis=1), 1.0)
     assert (p[~eligible] == 0).all()
@@ -59,29 +83,24 @@ def test_probabilities_are_valid_floored_and_respect_eligibility(policy: Policy)
 
 def test_uniform_is_exactly_one_over_the_eligible_count() -> None:
     eligible = np.array([[True, True, False], [True, True, True], [False, True, False]])
-    p = UniformRandom().action_probabilities(
-        _model([0, 0, 0], [1, 1, 1]), np.ones((3, 1)), eligible, 0
-    )
+    p = _p(UniformRandom(), _model([0, 0, 0], [1, 1, 1]), np.ones((3, 1)), eligible)
     assert np.allclose(p, [[0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3], [0, 1, 0]])
 
 
 def test_thompson_probability_matches_the_closed_form_for_two_values() -> None:
     # P(s0 > s1) with s_v ~ N(m_v, sd_v^2) independent = Phi((m0 - m1) / sqrt(sd0^2 + sd1^2)).
     m, sd, draws = [0.3, 0.1], [0.2, 0.25], 40_000
-    p = ThompsonSampling(draws=draws).action_probabilities(
-        _model(m, sd), np.ones((1, 1)), np.ones((1, 2), dtype=bool), seed=3
-    )[0, 0]
+    p = _p(ThompsonSampling(draws=draws), _model(m, sd), np.ones((1, 1)), np.ones((1, 2), bool), 3)
+    p = p[0, 0]
     exact = 0.5 * (1 + math.erf((m[0] - m[1]) / math.sqrt(sd[0] ** 2 + sd[1] ** 2) / math.sqrt(2)))
     assert abs(p - exact) < 4 * math.sqrt(exact * (1 - exact) / draws)
 
 
 def test_thompson_concentrates_on_a_clearly_better_value_and_explores_uncertain_ones() -> None:
     policy, x, eligible = ThompsonSampling(draws=4000), np.ones((1, 1)), np.ones((1, 3), dtype=bool)
-    certain = policy.action_probabilities(_model([0.5, 0.1, 0.0], [0.01] * 3), x, eligible, 0)[0]
+    certain = _p(policy, _model([0.5, 0.1, 0.0], [0.01] * 3), x, eligible)[0]
     assert certain[0] == 1.0
-    uncertain = policy.action_probabilities(
-        _model([0.5, 0.1, 0.0], [0.01, 0.01, 1.0]), x, eligible, 0
-    )[0]
+    uncertain = _p(policy, _model([0.5, 0.1, 0.0], [0.01, 0.01, 1.0]), x, eligible)[0]
     # The uncertain third value beats 0.5 with probability 1 - Phi(0.5) = 0.3085.
     assert abs(uncertain[2] - 0.3085) < 4 * math.sqrt(0.3085 * 0.6915 / 4000)
 
@@ -98,11 +117,12 @@ def test_permuting_values_permutes_probabilities() -> None:
         model.covariance[order],
         model.n,
         model.n_rewards,
+        model.mean_reward[order],
         model.noise_variance,
     )
     policy = ThompsonSampling(draws=20_000)
-    p = policy.action_probabilities(model, x, eligible, seed=1)
-    q = policy.action_probabilities(permuted, x, eligible, seed=2)
+    p = _p(policy, model, x, eligible, seed=1)
+    q = _p(policy, permuted, x, eligible, seed=2)
     # Independent Monte-Carlo estimates of the same probabilities: 5 sd of the difference.
     assert np.all(np.abs(p[:, order] - q) <= 5 * np.sqrt(2 * 0.25 / 20_000))
 
@@ -112,6 +132,59 @@ def test_same_seed_same_probabilities() -> None:
     eligible = np.ones((100, 4), dtype=bool)
     policy = ThompsonSampling(draws=64)
     assert np.array_equal(
-        policy.action_probabilities(model, x, eligible, 11),
-        policy.action_probabilities(model, x, eligible, 11),
+        _p(policy, model, x, eligible, 11),
+        _p(policy, model, x, eligible, 11),
     )
+
+
+def test_epsilon_greedy_is_exactly_the_mixture() -> None:
+    model = _model([0.1, 0.3, 0.2], [0.1, 0.1, 0.1])
+    eligible = np.array([[True, True, True], [True, False, True]])
+    p = _p(EpsilonGreedy(epsilon=0.2), model, np.ones((2, 1)), eligible)
+    assert np.allclose(p, [[0.2 / 3, 0.8 + 0.2 / 3, 0.2 / 3], [0.1, 0.0, 0.9]])
+
+
+def test_linucb_prefers_the_higher_upper_bound() -> None:
+    # Means 0.5 and 0.4; sds 0.01 and 0.5: bounds 0.51 and 0.9 with alpha = 1, 0.5 and 0.4
+    # with alpha -> 0.
+    model, x, eligible = _model([0.5, 0.4], [0.01, 0.5]), np.ones((1, 1)), np.ones((1, 2), bool)
+    assert _p(LinUCB(alpha=1.0), model, x, eligible).tolist() == [[0.0, 1.0]]
+    assert _p(LinUCB(alpha=1e-3), model, x, eligible).tolist() == [[1.0, 0.0]]
+
+
+def test_ab_then_commit_is_uniform_while_testing_then_commits_to_the_measured_best() -> None:
+    model = _model([0.1, 0.3, 0.2], [0.1, 0.1, 0.1])
+    model = FieldModel(**{**model.__dict__, "mean_reward": np.array([0.1, np.nan, 0.2])})
+    x, eligible = np.ones((2, 1)), np.array([[True, True, True], [True, True, False]])
+    testing = _p(ABThenCommit(test_days=14, days_running=13), model, x, eligible)
+    assert np.allclose(testing, [[1 / 3] * 3, [0.5, 0.5, 0.0]])
+    # Day 14: the best measured value; never one without data; per customer's eligibility.
+    committed = _p(ABThenCommit(test_days=14, days_running=14), model, x, eligible)
+    assert committed.tolist() == [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+
+
+def test_campaign_thompson_gives_everyone_with_the_same_eligibility_the_same_odds() -> None:
+    model = _model([0.3, 0.25, 0.1], [0.05, 0.1, 0.2])
+    rng = np.random.default_rng(0)
+    eligible = rng.random((500, 3)) < 0.7
+    eligible[:, 0] |= ~eligible.any(axis=1)
+    p = _p(CampaignThompsonSampling(draws=256), model, np.ones((500, 1)), eligible, seed=3)
+    one = _p(ThompsonSampling(draws=256), model, np.ones((1, 1)), eligible[:1], seed=3)
+    assert np.allclose(p[0], one[0])
+    _, inverse = np.unique(eligible, axis=0, return_inverse=True)
+    for pattern in np.unique(inverse):
+        rows = p[inverse.ravel() == pattern]
+        assert np.allclose(rows, rows[0])
+
+
+def test_make_policy_builds_each_configured_algorithm() -> None:
+    for name, cls in [
+        ("thompson_sampling", ThompsonSampling),
+        ("linucb", LinUCB),
+        ("epsilon_greedy", EpsilonGreedy),
+        ("uniform_random", UniformRandom),
+        ("ab_then_commit", ABThenCommit),
+        ("campaign_thompson_sampling", CampaignThompsonSampling),
+    ]:
+        policy = make_policy(load_config({"policy": {"algorithm": name}}).policy, days_running=3)
+        assert type(policy) is cls and policy.name == name

@@ -23,7 +23,7 @@ localized as (
         send_slots.local_hour
     from decisions
     inner join audience on decisions.decision_id = audience.decision_id
-    inner join send_slots on decisions.send_slot = send_slots.send_slot
+    left join send_slots on decisions.send_slot = send_slots.send_slot
 ),
 
 scheduled as (
@@ -44,9 +44,13 @@ final as (
         {%- for field in decision_fields() %}
         {{ field }},
         {%- endfor %}
-        {{ local_to_utc(
-            'case when slot_today < local_start then ' ~ add_hours('slot_today', 24) ~ ' else slot_today end',
-            'timezone') }} as send_at_utc,
+        -- Send nothing: no send; its attribution window starts at as_of (00:00 UTC).
+        case
+            when channel = 'none' then {{ as_of_timestamp() }}
+            else {{ local_to_utc(
+                'case when slot_today < local_start then ' ~ add_hours('slot_today', 24) ~ ' else slot_today end',
+                'timezone') }}
+        end as send_at_utc,
         propensity,
         expected_reward,
         algorithm,

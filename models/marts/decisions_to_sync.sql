@@ -7,6 +7,7 @@ with decisions as (
     select * from {{ ref('decision_log') }}
     where decision_date = {{ as_of_date() }}
         and campaign_id = '{{ cfg["campaign_id"] }}'
+        and channel != 'none'  -- send nothing: logged, never synced
 ),
 
 catalog as (

@@ -1,4 +1,5 @@
--- Every decidable value of every field, long: the policy's arms.
+-- Every decidable value of every field, long: the policy's arms. Message variants carry
+-- their content and labels (tags); the policy derives their action features from both.
 {%- set message_fields = decisioning_config()['message_fields'] %}
 
 with channels as (
@@ -7,6 +8,7 @@ with channels as (
         0 as field_position,
         channel as value_id,
         display_name as content,
+        '' as tags,
         opt_in_column,
         cast(null as integer) as local_hour,
         is_active
@@ -19,6 +21,7 @@ send_slots as (
         1 as field_position,
         send_slot as value_id,
         display_name as content,
+        '' as tags,
         cast(null as varchar) as opt_in_column,
         local_hour,
         is_active
@@ -35,6 +38,7 @@ message_variants as (
         end as field_position,
         variant_id as value_id,
         content,
+        tags,
         cast(null as varchar) as opt_in_column,
         cast(null as integer) as local_hour,
         is_active

@@ -12,11 +12,14 @@ def model(dbt, session):
     catalog_relation = dbt.ref("action_catalog")
     audience_relation = dbt.ref("audience")
     parameters_relation = dbt.ref("policy_model")
-    catalog = Catalog.from_frame(to_pandas(catalog_relation), config.fields)
+    progress_relation = dbt.ref("campaign_progress")
+    send_nothing = config.policy.send_nothing
+    catalog = Catalog.from_frame(to_pandas(catalog_relation), config.fields, send_nothing)
     audience = to_pandas(audience_relation.filter("has_eligible_channel"))
     if audience.empty:
         return empty_decisions(catalog.fields)
     parameters = to_pandas(parameters_relation)
     models = models_from_frame(parameters, catalog)
     version = str(parameters["model_version"].iloc[0])
-    return decide(Audience.from_frame(audience), models, catalog, config, version)
+    days_running = int(to_pandas(progress_relation)["days_running"].iloc[0])
+    return decide(Audience.from_frame(audience), models, catalog, config, version, days_running)

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from decisioning.config import ConfigError
+from decisioning.config import FIXED_FIELDS, ConfigError
+from decisioning.tags import label_tags, rule_tags
+
+SEND_NOTHING = "none"
+"""The channel value that sends no message (``policy.send_nothing``)."""
 
 
 class CatalogError(ValueError):
@@ -16,22 +22,39 @@ class CatalogError(ValueError):
 
 @dataclass(frozen=True)
 class Catalog:
-    """Active values per field, in catalog order, and each channel's opt-in column."""
+    """Active values per field, in catalog order, each channel's opt-in column, and each
+    value's action features.
+
+    ``action_features[field]`` has shape (V, k): a ``bias`` column (what the field's values
+    share), one ``tag_*`` column per semantic tag of the field's message variants
+    (``decisioning.tags``), then one ``id_*`` indicator per value (what is its own); each
+    row scaled to unit length.
+    """
 
     values: dict[str, tuple[str, ...]]
     channel_opt_in: dict[str, str]
+    action_features: dict[str, npt.NDArray[np.float64]]
+    action_feature_names: dict[str, tuple[str, ...]]
 
     @property
     def fields(self) -> tuple[str, ...]:
         return tuple(self.values)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, fields: tuple[str, ...]) -> Catalog:
-        """Build from the ``action_catalog`` model (field, value_id, opt_in_column, is_active)."""
+    def from_frame(
+        cls, frame: pd.DataFrame, fields: tuple[str, ...], send_nothing: bool = False
+    ) -> Catalog:
+        """Build from the ``action_catalog`` model (field, value_id, content, tags,
+        opt_in_column, is_active). ``send_nothing`` adds the channel value ``none``."""
         active = frame[frame["is_active"].astype(bool)]
         values: dict[str, tuple[str, ...]] = {}
         for field in fields:
             ids = tuple(active.loc[active["field"] == field, "value_id"].astype(str))
+            if field == "channel" and SEND_NOTHING in ids:
+                raise CatalogError(
+                    f"seeds/channels.csv: the channel id {SEND_NOTHING!r} is reserved for "
+                    "sending nothing (policy.send_nothing); rename that channel."
+                )
             if not ids:
                 where = (
                     "seeds/channels.csv"
@@ -57,7 +80,15 @@ class Catalog:
                 channels["value_id"].astype(str), channels["opt_in_column"].astype(str), strict=True
             )
         )
-        return cls(values=values, channel_opt_in=opt_in)
+        if send_nothing and "channel" in values:
+            values["channel"] += (SEND_NOTHING,)
+        features, names = {}, {}
+        for field, ids in values.items():
+            rows = active[active["field"] == field]
+            rows = rows.set_index(rows["value_id"].astype(str))
+            tags = {v: _tags(rows, v) if field not in FIXED_FIELDS else set() for v in ids}
+            features[field], names[field] = action_features(ids, tags)
+        return cls(values, opt_in, features, names)
 
     def default_action(self, action: Mapping[str, str]) -> dict[str, int]:
         """Index of each field's configured default value; errors name what to fix."""
@@ -79,3 +110,34 @@ class Catalog:
                 )
             index[field] = self.values[field].index(action[field])
         return index
+
+
+def action_features(
+    value_ids: tuple[str, ...], tags: Mapping[str, set[str]]
+) -> tuple[npt.NDArray[np.float64], tuple[str, ...]]:
+    """The (V, k) action-feature matrix ``[bias | tags | identity]`` and its column names.
+
+    Each row has unit length, so under the isotropic prior every value's score has the
+    same prior variance however many tags it carries; the tags only decide what it shares.
+    """
+    vocabulary = sorted(set().union(*tags.values())) if tags else []
+    names = ("bias", *(f"tag_{t}" for t in vocabulary), *(f"id_{v}" for v in value_ids))
+    matrix = np.zeros((len(value_ids), len(names)))
+    matrix[:, 0] = 1.0
+    for row, value in enumerate(value_ids):
+        for t in tags.get(value, set()):
+            matrix[row, 1 + vocabulary.index(t)] = 1.0
+        matrix[row, 1 + len(vocabulary) + row] = 1.0
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True), names
+
+
+def _tags(rows: pd.DataFrame, value_id: str) -> set[str]:
+    """Rule tags of a value's content plus its catalog labels (``tags`` column, optional)."""
+    if value_id not in rows.index:
+        return set()
+    row = rows.loc[value_id]
+    content = row.get("content")
+    labels = row.get("tags")
+    return rule_tags(content if isinstance(content, str) else None) | label_tags(
+        labels if isinstance(labels, str) else None
+    )

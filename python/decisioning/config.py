@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-ALGORITHMS = ("thompson_sampling", "uniform_random")
+ALGORITHMS = (
+    "thompson_sampling",
+    "linucb",
+    "epsilon_greedy",
+    "uniform_random",
+    "ab_then_commit",
+    "campaign_thompson_sampling",
+)
 REWARD_COMPONENTS = ("open", "click", "conversion", "unsubscribe")
 SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "customers": (
@@ -54,7 +61,11 @@ DEFAULTS: dict[str, Any] = {
         "prior_variance": 0.1,
         "half_life_days": 30.0,
         "propensity_floor": 0.01,
-        "monte_carlo_draws": 128,
+        "monte_carlo_draws": 64,
+        "epsilon": 0.1,
+        "ucb_alpha": 1.0,
+        "test_days": 14,
+        "send_nothing": False,
     },
     "message_fields": ["subject_line", "greeting", "offer"],
     "holdout": {"share": 0.1, "salt": "holdout-v1", "default_action": {}},
@@ -72,6 +83,10 @@ class PolicyConfig:
     half_life_days: float | None
     propensity_floor: float
     monte_carlo_draws: int
+    epsilon: float
+    ucb_alpha: float
+    test_days: int
+    send_nothing: bool
 
 
 @dataclass(frozen=True)
@@ -207,6 +222,12 @@ def _share(value: Any, where: str, upper: float = 1.0) -> float:
     return float(value)
 
 
+def _probability(value: Any, where: str) -> float:
+    if not 0 <= value <= 1:
+        raise ConfigError(f"decisioning.{where}: must be in [0, 1], got {value!r}.")
+    return float(value)
+
+
 def _message_fields(value: list[Any]) -> tuple[str, ...]:
     fields = tuple(_identifier(f, "message_fields[]") for f in value)
     if not fields:
@@ -232,12 +253,21 @@ def _policy(p: Mapping[str, Any]) -> PolicyConfig:
         raise ConfigError(
             f"decisioning.policy.monte_carlo_draws: need an integer >= 16, got {draws!r}."
         )
+    test_days = p["test_days"]
+    if not isinstance(test_days, int) or test_days < 1:
+        raise ConfigError(
+            f"decisioning.policy.test_days: need a whole number of days >= 1, got {test_days!r}."
+        )
     return PolicyConfig(
         algorithm=p["algorithm"],
         prior_variance=_positive(p["prior_variance"], "policy.prior_variance"),
         half_life_days=None if half_life is None else _positive(half_life, "policy.half_life_days"),
         propensity_floor=_share(p["propensity_floor"], "policy.propensity_floor", 0.5),
         monte_carlo_draws=draws,
+        epsilon=_probability(p["epsilon"], "policy.epsilon"),
+        ucb_alpha=_positive(p["ucb_alpha"], "policy.ucb_alpha"),
+        test_days=test_days,
+        send_nothing=bool(p["send_nothing"]),
     )
 
 

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
-from decisioning.catalog import Catalog
+from decisioning.catalog import SEND_NOTHING, Catalog
 from decisioning.config import Config, ConfigError
 from decisioning.keyed_random import decision_keys, keyed_uniforms
-from decisioning.policies import make_policy
+from decisioning.policies import Scores, make_policy
 from decisioning.posterior import FieldModel
 
 
@@ -29,11 +31,11 @@ from decisioning.posterior import FieldModel
 class Audience:
     """Today's decidable customers: ids, holdout flags, opt-ins and features (n, d)."""
 
-    decision_ids: npt.NDArray[np.str_]
-    customer_ids: npt.NDArray[np.str_]
+    decision_ids: Any  # text: numpy, pandas or Arrow strings
+    customer_ids: Any
     is_holdout: npt.NDArray[np.bool_]
     opt_ins: dict[str, npt.NDArray[np.bool_]]
-    features: npt.NDArray[np.float64]
+    features: npt.NDArray[np.floating[Any]]
     feature_names: tuple[str, ...]
 
     @classmethod
@@ -41,13 +43,13 @@ class Audience:
         """From the ``audience`` model (only rows with an eligible channel)."""
         names = tuple(c for c in frame.columns if c.startswith("x_"))
         return cls(
-            decision_ids=frame["decision_id"].to_numpy(dtype=str),
-            customer_ids=frame["customer_id"].to_numpy(dtype=str),
+            decision_ids=_text(frame["decision_id"]),
+            customer_ids=_text(frame["customer_id"]),
             is_holdout=frame["is_holdout"].to_numpy(dtype=bool),
             opt_ins={
                 c: frame[c].to_numpy(dtype=bool) for c in frame.columns if c.endswith("_opt_in")
             },
-            features=frame[list(names)].to_numpy(dtype=np.float64),
+            features=frame[list(names)].to_numpy(dtype=np.float32),
             feature_names=names,
         )
 
@@ -58,66 +60,102 @@ def decide(
     catalog: Catalog,
     config: Config,
     model_version: str,
+    days_running: int = 0,
 ) -> pd.DataFrame:
     """One row per audience customer: the chosen value per field, propensity, expected reward.
 
     Policy group: value ``v`` of field ``f`` is drawn with probability ``p_f(v | x)`` by
-    inverse CDF of a uniform keyed by the decision id; propensity ``prod_f p_f(a_f | x)``.
+    inverse CDF of a uniform keyed by the decision id; propensity ``prod_f p_f(a_f | x)``
+    over the fields that apply (only the channel when it is ``none``, send nothing).
     Holdout group: the configured default action (channel falls back to the first eligible
     channel in catalog order), propensity 1. Expected reward, additive across fields:
 
     .. math:: \\hat r = \\bar b + \\sum_f (m_f(a_f) - b_f), \\quad b_f = \\sum_v p_f(v) m_f(v)
 
-    with posterior means ``m_f`` and ``bar b`` the mean of the ``b_f``.
+    with posterior means ``m_f`` and ``bar b`` the mean of the ``b_f`` (for send nothing,
+    the channel model's mean of ``none``). ``days_running``: days since the campaign's
+    first decision (A/B-then-commit's clock).
     """
     _check_floor(config, catalog)
-    if models and next(iter(models.values())).feature_names != audience.feature_names:
+    first = next(iter(models.values()), None)
+    if first is not None and not set(first.feature_names) <= set(audience.feature_names):
         raise ValueError(
             "policy_model was trained on different features than the audience has; "
             "rebuild it (dbt build --select policy_statistics+)."
         )
     n = len(audience.decision_ids)
-    policy = make_policy(config.policy)
+    rows = np.arange(n)
+    policy = make_policy(config.policy, days_running)
     keys = decision_keys(audience.decision_ids)
-    default = (
-        catalog.default_action(config.holdout.default_action) if audience.is_holdout.any() else {}
-    )
-    chosen: dict[str, npt.NDArray[np.str_]] = {}
+    holdout = audience.is_holdout
+    default = catalog.default_action(config.holdout.default_action) if holdout.any() else {}
+    chosen: dict[str, pd.api.extensions.ExtensionArray] = {}
     propensity = np.ones(n)
-    predicted = np.zeros(n)
-    baselines = np.zeros(n)
+    predicted, baselines, fields_applied = np.zeros(n), np.zeros(n), np.zeros(n)
+    silent = np.zeros(n, dtype=bool)
     for stream, field in enumerate(catalog.fields):
         model = models[field]
+        scores = Scores(model, _model_features(audience, model.feature_names))
         eligible = _eligible(field, catalog, audience)
         seed = int(hashlib.sha1(f"{model_version}|{field}".encode()).hexdigest()[:15], 16)
-        p = policy.action_probabilities(model, audience.features, eligible, seed)
+        p = policy.action_probabilities(scores, eligible, seed)
         index = _draw(p, keyed_uniforms(keys, stream))
         if field in default:
-            index = np.where(audience.is_holdout, _default_index(field, default, eligible), index)
-        rows = np.arange(n)
-        propensity *= np.where(audience.is_holdout, 1.0, p[rows, index])
-        means = audience.features @ model.mean.T
-        predicted += means[rows, index]
-        baselines += (p * means).sum(axis=1)
-        chosen[field] = np.asarray(model.value_ids, dtype=object)[index]
-    n_fields = len(catalog.fields)
-    expected = baselines / n_fields + predicted - baselines if n_fields else predicted
+            index = np.where(holdout, _default_index(field, default, eligible), index)
+        if field == "channel" and SEND_NOTHING in model.value_ids:
+            silent = index == model.value_ids.index(SEND_NOTHING)
+        applies = np.ones(n, dtype=bool) if field == "channel" else ~silent
+        propensity *= np.where(holdout | ~applies, 1.0, p[rows, index])
+        means = scores.mean
+        predicted += np.where(applies, means[rows, index], 0.0)
+        baselines += np.where(applies, (p * means).sum(axis=1), 0.0)
+        fields_applied += applies
+        chosen[field] = _labels(model.value_ids, index, applies)
+    expected = baselines / np.maximum(fields_applied, 1) + predicted - baselines
     frame = pd.DataFrame(
         {
-            "decision_id": audience.decision_ids,
-            "campaign_id": config.campaign_id,
-            "customer_id": audience.customer_ids,
+            "decision_id": _text(audience.decision_ids),
+            "campaign_id": _labels((config.campaign_id,), np.zeros(n, dtype=np.intp)),
+            "customer_id": _text(audience.customer_ids),
             "decision_date": pd.Timestamp(config.as_of),
-            "is_holdout": audience.is_holdout,
+            "is_holdout": holdout,
             **chosen,
             "propensity": propensity,
             "expected_reward": expected,
-            "algorithm": np.where(audience.is_holdout, "holdout_default", policy.name),
-            "model_version": model_version,
+            "algorithm": _labels((policy.name, "holdout_default"), holdout.astype(np.intp)),
+            "model_version": _labels((model_version,), np.zeros(n, dtype=np.intp)),
         }
     )
     frame["decision_date"] = frame["decision_date"].dt.date
     return frame
+
+
+def _labels(
+    labels: tuple[str, ...],
+    index: npt.NDArray[np.intp],
+    applies: npt.NDArray[np.bool_] | None = None,
+) -> pd.api.extensions.ExtensionArray:
+    """``labels[index]`` as an Arrow string column (null where not ``applies``), gathered
+    in C rather than built string by string."""
+    mask = None if applies is None else ~applies
+    taken = pa.array(labels, type=pa.string()).take(pa.array(index, mask=mask))
+    return pd.arrays.ArrowStringArray(taken)
+
+
+def _text(values: Any) -> pd.api.extensions.ExtensionArray:
+    """Text as an Arrow string column; zero-copy when it already is one."""
+    if isinstance(values, pd.Series):
+        values = values.array
+    if isinstance(values, pd.arrays.ArrowStringArray):
+        return values
+    return pd.arrays.ArrowStringArray(pa.array(np.asarray(values, dtype=object), pa.string()))
+
+
+def _model_features(audience: Audience, names: tuple[str, ...]) -> npt.NDArray[np.floating[Any]]:
+    """The audience's feature columns a model uses, in its order (all of them, usually)."""
+    if names == audience.feature_names:
+        return audience.features
+    return audience.features[:, [audience.feature_names.index(name) for name in names]]
 
 
 def empty_decisions(catalog_fields: tuple[str, ...]) -> pd.DataFrame:
@@ -149,11 +187,20 @@ def _check_floor(config: Config, catalog: Catalog) -> None:
 
 
 def _eligible(field: str, catalog: Catalog, audience: Audience) -> npt.NDArray[np.bool_]:
-    """Which values each customer may get, shape (n, V): opt-ins for channels, all else."""
+    """Which values each customer may get, shape (n, V): opt-ins for channels (sending
+    nothing is always allowed), all values otherwise."""
     n, values = len(audience.decision_ids), catalog.values[field]
     if field != "channel":
         return np.ones((n, len(values)), dtype=bool)
-    eligible = np.stack([audience.opt_ins[catalog.channel_opt_in[c]] for c in values], axis=1)
+    eligible = np.stack(
+        [
+            np.ones(n, dtype=bool)
+            if c == SEND_NOTHING
+            else audience.opt_ins[catalog.channel_opt_in[c]]
+            for c in values
+        ],
+        axis=1,
+    )
     stranded = int((~eligible.any(axis=1)).sum())
     if stranded:
         raise ValueError(

@@ -7,8 +7,12 @@ decision id, not on row order or on the rest of the batch.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _HEX = np.full(256, 255, dtype=np.uint8)
@@ -18,14 +22,28 @@ for _i, _c in enumerate(b"ABCDEF"):
     _HEX[_c] = 10 + _i
 
 
-def decision_keys(decision_ids: npt.ArrayLike) -> npt.NDArray[np.uint64]:
-    """64-bit keys from the first 16 hex digits of each decision id, shape (n,)."""
-    ids = np.asarray(decision_ids, dtype="S32")
-    if ids.size == 0:
+def decision_keys(decision_ids: Any) -> npt.NDArray[np.uint64]:
+    """64-bit keys from the first 16 hex digits of each decision id, shape (n,).
+
+    ``decision_ids``: anything Arrow reads as strings (numpy, pandas, lists); the bytes are
+    read in place, not string by string.
+    """
+    ids = pa.array(decision_ids, type=pa.string())
+    try:
+        if ids.null_count:
+            raise ValueError
+        fixed = ids.cast(pa.binary()).cast(pa.binary(32))
+    except (ValueError, pa.ArrowInvalid):
+        lengths = pc.fill_null(pc.utf8_length(ids), 0).to_numpy(zero_copy_only=False)
+        bad = ids[int(np.flatnonzero(lengths != 32)[0])] if (lengths != 32).any() else None
+        raise ValueError(f"decision_id {bad} is not an md5 hex digest (32 hex digits).") from None
+    if len(ids) == 0:
         return np.zeros(0, dtype=np.uint64)
-    nibbles = _HEX[ids.view(np.uint8).reshape(len(ids), 32)[:, :16]]
+    raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
+    raw = raw[fixed.offset * 32 : (fixed.offset + len(fixed)) * 32].reshape(len(fixed), 32)
+    nibbles = _HEX[raw[:, :16]]
     if (nibbles == 255).any():
-        bad = ids[(nibbles == 255).any(axis=1)][0].decode(errors="replace")
+        bad = fixed[int(np.flatnonzero((nibbles == 255).any(axis=1))[0])].as_py()
         raise ValueError(f"decision_id {bad!r} is not an md5 hex digest (32 hex digits).")
     shifts = np.arange(60, -4, -4, dtype=np.uint64)
     keys: npt.NDArray[np.uint64] = np.bitwise_or.reduce(nibbles.astype(np.uint64) << shifts, axis=1)

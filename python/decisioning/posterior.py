@@ -1,25 +1,39 @@
-"""Bayesian linear reward models, one per field value, from SQL sufficient statistics.
+r"""Bayesian linear reward models that learn across values, from SQL sufficient statistics.
 
-For field value ``v`` with logged contexts ``x`` (d features) and rewards ``r``:
+Each field (channel, send slot, each message field) has one model. Value ``v`` has action
+features ``a_v`` (k: bias, semantic tags, identity; ``Catalog.action_features``) and a
+customer has features ``x`` (d). The reward is linear in their cross product
+``z = a_v ⊗ x``:
 
 .. math::
 
-    r = x^\\top \\theta_v + \\varepsilon, \\quad \\varepsilon \\sim N(0, \\sigma^2_f), \\quad
-    \\theta_v \\sim N(0, \\tau^2 I)
+    r = z^\top \theta + \varepsilon = x^\top \Theta^\top a_v + \varepsilon, \quad
+    \varepsilon \sim N(0, \sigma^2_f), \quad \theta \sim N(0, \tau^2 I_{kd})
 
-    \\Sigma_v = (I / \\tau^2 + G_v / \\sigma^2_f)^{-1}, \\quad
-    \\mu_v = \\Sigma_v b_v / \\sigma^2_f
+    \Sigma = (I / \tau^2 + G / \sigma^2_f)^{-1}, \quad \mu = \Sigma b / \sigma^2_f, \quad
+    G = \sum_v a_v a_v^\top \otimes G_v, \quad b = \sum_v a_v \otimes b_v
 
-with decayed statistics ``G_v = sum w x x'`` and ``b_v = sum w x r``. The noise variance of
-field ``f`` is the pooled within-value reward variance, shrunk towards ``s0^2 = 0.1`` with
-one pseudo-observation: conservative (it ignores what x explains), so it never under-explores.
-A value without data keeps the prior: it starts uncertain, not at zero.
+so the per-value decayed statistics ``G_v = sum w x x'`` and ``b_v = sum w x r`` from SQL are
+all that is needed: the crossing happens here, on small matrices. What is learned about a
+tag (its row of Theta) moves every value that carries it; a value without data starts from
+what its bias and tags predict, with the identity's prior variance on top.
+
+For scoring, the posterior is projected onto each value: the score ``x' Theta' a_v`` has
+mean ``x' m_v`` and variance ``x' S_v x`` with
+
+.. math::  m_v = (a_v^\top \otimes I_d)\, \mu, \quad
+           S_v = (a_v^\top \otimes I_d)\, \Sigma\, (a_v \otimes I_d)
+
+The noise variance of field ``f`` is the pooled within-value reward variance, shrunk
+towards ``s0^2 = 0.1`` with one pseudo-observation: conservative (it ignores what x
+explains), so it never under-explores.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,10 +50,12 @@ Array = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class FieldModel:
-    """Posterior of every active value of one field.
+    """Posterior of every active value of one field, projected per value.
 
-    ``mean`` shape (V, d), ``covariance`` shape (V, d, d), ``n`` (V,) decayed observation
-    weight, ``n_rewards`` (V,) raw count of finalized rewards.
+    ``mean`` (V, d) and ``covariance`` (V, d, d): the score of value v for features x is
+    N(x' mean_v, x' covariance_v x). ``n`` (V,) decayed observation weight, ``n_rewards``
+    (V,) raw count of finalized rewards, ``mean_reward`` (V,) decayed measured mean reward
+    (NaN without data).
     """
 
     field: str
@@ -49,6 +65,7 @@ class FieldModel:
     covariance: Array
     n: Array
     n_rewards: npt.NDArray[np.int64]
+    mean_reward: Array
     noise_variance: float
 
 
@@ -59,44 +76,94 @@ def feature_names_of(statistics: pd.DataFrame) -> tuple[str, ...]:
     return tuple(str(statistics["feature_names"].iloc[0]).split(","))
 
 
+@dataclass(frozen=True)
+class ValueStatistics:
+    """Per-value sufficient statistics of one field, over the features a model uses."""
+
+    gram: Array  # (V, d, d)
+    xty: Array  # (V, d)
+    n: Array  # (V,)
+    n_rewards: npt.NDArray[np.int64]  # (V,)
+    sum_reward: Array  # (V,)
+    sum_reward_sq: Array  # (V,)
+
+    @classmethod
+    def from_frame(
+        cls,
+        statistics: pd.DataFrame,
+        field: str,
+        value_ids: tuple[str, ...],
+        statistics_features: tuple[str, ...],
+        features: tuple[str, ...],
+    ) -> ValueStatistics:
+        """Rows of ``policy_statistics`` for ``field``, restricted to ``features``."""
+        d_all, n_values = len(statistics_features), len(value_ids)
+        keep = [statistics_features.index(f) for f in features]
+        gram = np.zeros((n_values, d_all, d_all))
+        xty = np.zeros((n_values, d_all))
+        scalars = np.zeros((4, n_values))
+        rows = statistics[statistics["field"] == field]
+        position = {v: k for k, v in enumerate(value_ids)}
+        rows = rows[rows["value_id"].isin(position)]
+        if not rows.empty:
+            k = rows["value_id"].map(position).to_numpy()
+            upper = np.triu_indices(d_all)
+            columns = [f"xtx_{i}_{j}" for i, j in zip(*upper, strict=True)]
+            g = np.zeros((len(rows), d_all, d_all))
+            g[:, upper[0], upper[1]] = rows[columns].to_numpy(dtype=float)
+            gram[k] = g + np.triu(g, 1).transpose(0, 2, 1)
+            xty[k] = rows[[f"xty_{i}" for i in range(d_all)]].to_numpy(dtype=float)
+            parts = ["n", "n_rewards", "sum_reward", "sum_reward_sq"]
+            scalars[:, k] = rows[parts].to_numpy(dtype=float).T
+        return cls(
+            gram=gram[:, keep][:, :, keep],
+            xty=xty[:, keep],
+            n=scalars[0],
+            n_rewards=scalars[1].astype(np.int64),
+            sum_reward=scalars[2],
+            sum_reward_sq=scalars[3],
+        )
+
+
 def fit_field(
     field: str,
     value_ids: tuple[str, ...],
-    statistics: pd.DataFrame,
+    action_features: Array,
+    stats: ValueStatistics,
     feature_names: tuple[str, ...],
     prior_variance: float,
 ) -> FieldModel:
-    """Posterior for each of ``value_ids`` from the rows of ``statistics`` for ``field``."""
-    d, n_values = len(feature_names), len(value_ids)
-    rows = statistics[statistics["field"] == field].set_index("value_id")
-    gram = np.zeros((n_values, d, d))
-    xty = np.zeros((n_values, d))
-    n = np.zeros(n_values)
-    n_rewards = np.zeros(n_values, dtype=np.int64)
-    sum_r = np.zeros(n_values)
-    sum_r2 = np.zeros(n_values)
-    upper = np.triu_indices(d)
-    xtx_columns = [f"xtx_{i}_{j}" for i, j in zip(*upper, strict=True)]
-    xty_columns = [f"xty_{i}" for i in range(d)]
-    for k, value in enumerate(value_ids):
-        if value not in rows.index:
-            continue
-        row = rows.loc[value]
-        g = np.zeros((d, d))
-        g[upper] = row[xtx_columns].to_numpy(dtype=float)
-        gram[k] = g + np.triu(g, 1).T
-        xty[k] = row[xty_columns].to_numpy(dtype=float)
-        n[k], n_rewards[k] = row["n"], row["n_rewards"]
-        sum_r[k], sum_r2[k] = row["sum_reward"], row["sum_reward_sq"]
-    within = np.sum(sum_r2 - np.divide(sum_r**2, n, out=np.zeros_like(n), where=n > 0))
+    """Posterior of the crossed model of one field, projected onto each of ``value_ids``."""
+    n_values, k = action_features.shape
+    d = len(feature_names)
+    a = action_features
+    n = stats.n
+    within = np.sum(
+        stats.sum_reward_sq - np.divide(stats.sum_reward**2, n, out=np.zeros_like(n), where=n > 0)
+    )
     noise = (PRIOR_NOISE_WEIGHT * PRIOR_NOISE_VARIANCE + max(within, 0.0)) / (
         PRIOR_NOISE_WEIGHT + n.sum()
     )
-    precision = np.eye(d) / prior_variance + gram / noise
+    gram = np.einsum("vk,vl,vij->kilj", a, a, stats.gram).reshape(k * d, k * d)
+    xty = np.einsum("vk,vi->ki", a, stats.xty).reshape(k * d)
+    precision = np.eye(k * d) / prior_variance + gram / noise
     covariance = np.linalg.inv(precision)
-    covariance = (covariance + covariance.transpose(0, 2, 1)) / 2
-    mean = np.einsum("vij,vj->vi", covariance, xty / noise)
-    return FieldModel(field, value_ids, feature_names, mean, covariance, n, n_rewards, noise)
+    covariance = (covariance + covariance.T) / 2
+    mu = (covariance @ xty / noise).reshape(k, d)
+    blocks = covariance.reshape(k, d, k, d)
+    value_covariance = np.einsum("vk,kilj,vl->vij", a, blocks, a)
+    mean_reward = np.divide(stats.sum_reward, n, out=np.full(n_values, np.nan), where=n > 0)
+    return FieldModel(
+        field=field,
+        value_ids=value_ids,
+        feature_names=feature_names,
+        mean=a @ mu,
+        covariance=(value_covariance + value_covariance.transpose(0, 2, 1)) / 2,
+        n=n,
+        n_rewards=stats.n_rewards,
+        mean_reward=mean_reward,
+        noise_variance=float(noise),
+    )
 
 
 def fit_models(
@@ -104,12 +171,68 @@ def fit_models(
     catalog: Catalog,
     feature_names: tuple[str, ...],
     prior_variance: float,
+    statistics_features: tuple[str, ...] | None = None,
 ) -> dict[str, FieldModel]:
-    """One ``FieldModel`` per catalog field."""
+    """One ``FieldModel`` per catalog field over ``feature_names``.
+
+    ``statistics_features``: the feature order of ``statistics`` when the model uses only
+    some of them (a non-contextual policy uses just ``x_intercept``); default the same.
+    """
+    source = statistics_features or feature_names
     return {
-        field: fit_field(field, values, statistics, feature_names, prior_variance)
+        field: fit_field(
+            field,
+            values,
+            catalog.action_features[field],
+            ValueStatistics.from_frame(statistics, field, values, source, feature_names),
+            feature_names,
+            prior_variance,
+        )
         for field, values in catalog.values.items()
     }
+
+
+def statistics_frame(
+    features: Array,
+    feature_names: tuple[str, ...],
+    actions: Mapping[str, npt.NDArray[np.object_]],
+    rewards: Array,
+    weights: Array,
+) -> pd.DataFrame:
+    """``policy_statistics`` computed in numpy, for simulations and tests.
+
+    ``features`` (N, d) logged contexts, ``actions[field]`` (N,) chosen value ids (None
+    where the field did not apply), ``rewards`` (N,) finalized rewards, ``weights`` (N,)
+    decay weights. Same columns and meaning as the SQL model.
+    """
+    d = len(feature_names)
+    upper = np.triu_indices(d)
+    frames = []
+    for field, chosen in actions.items():
+        present = pd.notna(chosen)
+        codes, values = pd.factorize(chosen[present])
+        x, r, w = features[present], rewards[present], weights[present]
+        groups = len(values)
+        wx = x * w[:, None]
+        gram = np.zeros((groups, d, d))
+        for g in range(groups):
+            rows = codes == g
+            gram[g] = wx[rows].T @ x[rows]
+        xty = np.stack([np.bincount(codes, wx[:, i] * r, minlength=groups) for i in range(d)], 1)
+        columns = {
+            "field": field,
+            "value_id": np.asarray(values, dtype=object),
+            "feature_names": ",".join(feature_names),
+            "n_rewards": np.bincount(codes, minlength=groups),
+            "n": np.bincount(codes, w, minlength=groups),
+            "sum_reward": np.bincount(codes, w * r, minlength=groups),
+            "sum_reward_sq": np.bincount(codes, w * r * r, minlength=groups),
+            **{f"xty_{i}": xty[:, i] for i in range(d)},
+            **{f"xtx_{i}_{j}": gram[:, i, j] for i, j in zip(*upper, strict=True)},
+        }
+        frame = pd.DataFrame(columns, index=range(groups))
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def model_version(settings: dict[str, object], statistics: pd.DataFrame) -> str:
@@ -160,6 +283,7 @@ def models_to_frame(models: dict[str, FieldModel], version: str) -> pd.DataFrame
         frame.insert(1, "value_id", np.asarray(model.value_ids, dtype=object)[frame["value_index"]])
         frame["n"] = model.n[frame["value_index"]]
         frame["n_rewards"] = model.n_rewards[frame["value_index"]]
+        frame["mean_reward"] = model.mean_reward[frame["value_index"]]
         frame["noise_variance"] = model.noise_variance
         frame["feature_names"] = ",".join(model.feature_names)
         frames.append(frame)
@@ -199,6 +323,7 @@ def models_from_frame(frame: pd.DataFrame, catalog: Catalog) -> dict[str, FieldM
             covariance=cov,
             n=per_value.loc[list(value_ids), "n"].to_numpy(dtype=float),
             n_rewards=per_value.loc[list(value_ids), "n_rewards"].to_numpy(dtype=np.int64),
+            mean_reward=per_value.loc[list(value_ids), "mean_reward"].to_numpy(dtype=float),
             noise_variance=float(rows["noise_variance"].iloc[0]),
         )
     return models

@@ -48,7 +48,22 @@ With p_open = d_c P(open|dlv), p_click = P(click|open), p_msg = p_open p_click P
                 + w_conversion (1 - (1 - p_msg)(1 - P(organic))) + w_unsubscribe d_c P(unsub|dlv)
 
 ``respond`` samples exactly these events (a conversion is a ``workout_completed`` product
-event in the window), so realized rewards average to ``expected_reward``.
+event in the window), so realized rewards average to ``expected_reward``; ``realized_rewards``
+gives each decision's reward from the same draws without building the events. Channel ``""``
+(or null) means no message: no message events, only the organic conversion, and
+``E[reward] = w_conversion P(organic)``.
+
+Drift
+-----
+``World.with_drifts(AppealDrift(field, value, start, κ), ...)`` makes the truth non-stationary.
+The term ``x_v`` of variant ``v`` (open logit: e_c + r for a channel, 1.1 (m_s - ½) for a
+slot, S_l for a subject line; click logit: G_g for a greeting, O_o for an offer) becomes::
+
+    x_v(u) = x_v + κ max(0, u - start)          u - start in days, start at 00:00 UTC
+
+evaluated at each decision's send time ``u`` by ``respond``, ``realized_rewards``,
+``expected_reward``, ``oracle_actions``, ``uniform_expected_reward`` and
+``best_fixed_action`` alike (their default ``send_at`` is ``World.start`` 00:00).
 """
 
 from __future__ import annotations
@@ -56,12 +71,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 CHANNELS = ("email", "push", "sms")
@@ -86,6 +102,7 @@ ACTION_VALUES: dict[str, tuple[str, ...]] = {
     "greeting": GREETINGS,
     "offer": OFFERS,
 }
+_VALUE_SETS = {name: pa.array(values, type=pa.string()) for name, values in ACTION_VALUES.items()}
 TIMEZONES: dict[str, float] = {
     "America/New_York": 0.25,
     "America/Chicago": 0.12,
@@ -136,6 +153,26 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 
+@dataclass(frozen=True)
+class AppealDrift:
+    """The logit term of ``value`` (of action ``field``) moves by ``logit_per_day`` a day
+    from ``start`` (00:00 UTC) on: ``+ logit_per_day · max(0, days since start)``."""
+
+    field: str
+    value: str
+    start: dt.date
+    logit_per_day: float
+
+    def __post_init__(self) -> None:
+        if self.field not in ACTION_VALUES:
+            raise ValueError(f"AppealDrift: unknown field {self.field!r}; known: {FIELDS}")
+        if self.value not in ACTION_VALUES[self.field]:
+            raise ValueError(
+                f"AppealDrift: unknown {self.field} {self.value!r}; "
+                f"known: {ACTION_VALUES[self.field]}"
+            )
+
+
 @dataclass
 class Response:
     """What came back from one batch of sends.
@@ -170,6 +207,26 @@ class _Truth:
     is_monthly: BoolArray
 
 
+@dataclass
+class _Outcomes:
+    """What happened to each decision (in decision-id order) and the draws that time it."""
+
+    order: IntArray  # input row of each
+    ids: pa.Array
+    idx: IntArray
+    channel: IntArray  # -1: no message
+    send: IntArray  # µs since the epoch
+    sent: BoolArray
+    delivered: BoolArray
+    opened: BoolArray
+    clicked: BoolArray
+    converted: BoolArray  # message-driven
+    organic: BoolArray
+    unsubscribed: BoolArray
+    draws: FloatArray  # (12, n)
+    rng: np.random.Generator
+
+
 @dataclass(eq=False)
 class World:
     """The simulated business. ``customers`` is the warehouse source; ``_truth`` is hidden."""
@@ -180,6 +237,17 @@ class World:
     _truth: _Truth = field(repr=False)
     _index: pd.Index = field(repr=False)
     _ids: pa.Array = field(repr=False)
+    drifts: tuple[AppealDrift, ...] = ()
+
+    def with_drifts(self, *drifts: AppealDrift) -> World:
+        """A copy of this world whose appeal drifts are ``drifts`` (replacing any before).
+
+        Customers and hidden traits are shared; only the drift of the truth differs.
+        """
+        for drift in drifts:
+            if not isinstance(drift, AppealDrift):
+                raise TypeError(f"with_drifts: expected AppealDrift, got {type(drift).__name__}")
+        return replace(self, drifts=tuple(drifts))
 
     # -- product activity ---------------------------------------------------------------
 
@@ -240,38 +308,24 @@ class World:
 
         ``decisions``: decision_id, customer_id, channel, send_slot, send_at_utc and the
         message fields (``<field>_id`` columns are preferred over ``<field>`` when both
-        exist, as in ``decisions_to_sync``). Every event falls in
-        ``[send_at_utc, send_at_utc + window)``. Deterministic: the generator is seeded by
-        the world seed and a hash of the sorted decision ids, and draws are made in
+        exist, as in ``decisions_to_sync``). Channel ``""`` or null sends nothing (the other
+        fields may then be null): no message events, only the organic conversion. Every event
+        falls in ``[send_at_utc, send_at_utc + window)``. Deterministic: the generator is
+        seeded by the world seed and a hash of the sorted decision ids, and draws are made in
         decision-id order. ``organic=False`` leaves out the organic conversions (use it when
         ``organic_events`` for the window's days are loaded too, which already hold them).
         """
         n = len(decisions)
         if n == 0:
             return _empty_response()
-        raw_ids = decisions["decision_id"].astype(str).to_numpy(dtype=object)
-        order = np.argsort(raw_ids, kind="stable")  # draws in decision-id order
-        ids = raw_ids[order]
-        idx = self._locate(decisions["customer_id"])[order]
-        codes = {k: v[order] for k, v in _action_codes(_decision_actions(decisions)).items()}
-        send = _as_us(decisions["send_at_utc"])[order]
-        prob = self._probabilities(idx, codes, send, window_hours)
-        digest = hashlib.blake2b("\x1f".join(ids).encode(), digest_size=8).digest()
-        rng = np.random.default_rng([self.seed, int.from_bytes(digest, "little")])
-        draws = rng.random((12, n))
-        minutes = _workout_minutes(rng, n)
-
-        delivered = draws[0] < prob["deliver"]
-        opened = delivered & (draws[1] < prob["open_given_delivery"])
-        clicked = opened & (draws[2] < prob["click"])
-        converted = clicked & (draws[3] < prob["conversion"])
-        organic_hit = (draws[4] < prob["organic"]) if organic else np.zeros(n, dtype=bool)
-        unsubscribed = delivered & (draws[5] < prob["unsubscribe"])
+        out = self._outcomes(decisions, window_hours, organic)
+        ids, idx, send, draws = out.ids, out.idx, out.send, out.draws
+        minutes = _workout_minutes(out.rng, n)
 
         # Delays in whole seconds after the send, all inside [0, window - 1 s].
         window = window_hours * _US_PER_HOUR - 1e6
         t_dlv = np.minimum(draws[6] * 60e6, window)  # within a minute
-        open_mean = np.array([3.0, 0.5, 0.3])[codes["channel"]] * _US_PER_HOUR
+        open_mean = np.array([3.0, 0.5, 0.3])[out.channel] * _US_PER_HOUR
         t_open = t_dlv + _truncated_exponential(draws[7], open_mean, window - t_dlv)
         t_click = t_open + _truncated_exponential(draws[8], 4 * 60e6, window - t_open)
         t_conv = t_click + _truncated_exponential(draws[9], 8.0 * _US_PER_HOUR, window - t_click)
@@ -279,12 +333,12 @@ class World:
         t_unsub = t_dlv + _truncated_exponential(draws[11], 2.0 * _US_PER_HOUR, window - t_dlv)
 
         rows = [
-            (np.ones(n, dtype=bool), np.zeros(n)),
-            (delivered, t_dlv),
-            (~delivered, t_dlv),
-            (opened, t_open),
-            (clicked, t_click),
-            (unsubscribed, t_unsub),
+            (out.sent, np.zeros(n)),
+            (out.delivered, t_dlv),
+            (out.sent & ~out.delivered, t_dlv),
+            (out.opened, t_open),
+            (out.clicked, t_click),
+            (out.unsubscribed, t_unsub),
         ]  # in _MESSAGE_EVENTS order
         which = np.concatenate([np.flatnonzero(m) for m, _ in rows])
         kind = np.concatenate([np.full(int(m.sum()), e) for e, (m, _) in enumerate(rows)])
@@ -297,6 +351,7 @@ class World:
             np.concatenate([send[m] + _whole_seconds(t[m]) for m, t in rows]),
             tiebreak=which * len(_MESSAGE_EVENTS) + kind,
         )
+        converted, organic_hit = out.converted, out.organic
         hit = np.concatenate([np.flatnonzero(converted), np.flatnonzero(organic_hit)])
         product_events = _frame(
             {
@@ -314,11 +369,40 @@ class World:
         )
         unsub = pd.DataFrame(
             {
-                "customer_id": _text(self._ids, idx[unsubscribed]),
-                "channel": _text(CHANNELS, codes["channel"][unsubscribed]),
+                "customer_id": _text(self._ids, idx[out.unsubscribed]),
+                "channel": _text(CHANNELS, out.channel[out.unsubscribed]),
             }
         )
         return Response(message_events, product_events, unsub)
+
+    def realized_rewards(
+        self,
+        decisions: pd.DataFrame,
+        weights: Mapping[str, float],
+        window_hours: float = WINDOW_HOURS,
+        *,
+        organic: bool = True,
+    ) -> np.ndarray:
+        """The reward of each decision (input order) from the draws ``respond`` makes.
+
+        ``w_open opened + w_click clicked + w_conversion (message or organic conversion)
+        + w_unsubscribe unsubscribed``: what the warehouse computes from ``respond``'s events
+        when a customer's windows do not overlap (else it also credits the other decision's
+        conversions). ``weights`` as in ``expected_reward``; no event frames are built.
+        """
+        if len(decisions) == 0:
+            return np.zeros(0)
+        out = self._outcomes(decisions, window_hours, organic)
+        w = _weights(weights)
+        reward = (
+            w[0] * out.opened
+            + w[1] * out.clicked
+            + w[2] * (out.converted | out.organic)
+            + w[3] * out.unsubscribed
+        )
+        realized = np.empty(len(reward))
+        realized[out.order] = reward
+        return realized
 
     def expected_reward(
         self,
@@ -332,13 +416,14 @@ class World:
         """Exact ``E[reward]`` of ``actions[field][i]`` for customer ``i`` (module docstring).
 
         ``weights`` has keys open, click, conversion, unsubscribe (missing keys weigh 0).
-        ``send_at`` (UTC) places the window for the organic term; default ``start`` 00:00.
-        Channel ``""`` (or None) means no message: ``w_conversion · P(organic)``.
+        ``send_at`` (UTC) places the window for the organic term and is when the drifts are
+        evaluated; default ``start`` 00:00. Channel ``""`` (or null) means no message (the
+        other fields may then be null): ``w_conversion · P(organic)``.
         """
         idx = self._locate(customer_ids)
         prob = self._probabilities(
             idx,
-            _action_codes(actions, no_send=True),
+            _action_codes(actions),
             self._send_times(send_at, len(idx)),
             window_hours,
         )
@@ -467,8 +552,50 @@ class World:
 
     # -- internals ----------------------------------------------------------------------
 
+    def _outcomes(self, decisions: pd.DataFrame, window_hours: float, organic: bool) -> _Outcomes:
+        """The draws behind ``respond`` and ``realized_rewards``, in decision-id order.
+
+        ``draws[0..5]`` decide delivery, open, click, conversion, organic conversion and
+        unsubscribe (each ``draw < p``); ``draws[6..11]`` time them; ``rng`` goes on.
+        """
+        n = len(decisions)
+        raw_ids = _strings(decisions["decision_id"].astype(str))
+        order = pc.sort_indices(raw_ids).to_numpy().astype(np.int64)  # draws in id order
+        ids = raw_ids.take(order)
+        idx = self._locate(decisions["customer_id"])[order]
+        codes = {k: v[order] for k, v in _action_codes(_decision_actions(decisions)).items()}
+        send_at = decisions["send_at_utc"]
+        if send_at.isna().any():
+            raise ValueError("send_at_utc: null, also needed to place a no-message window")
+        send = _as_us(send_at)[order]
+        prob = self._probabilities(idx, codes, send, window_hours)
+        joined = pc.binary_join(pa.ListArray.from_arrays([0, n], ids), "\x1f")[0].as_py()
+        digest = hashlib.blake2b(joined.encode(), digest_size=8).digest()
+        rng = np.random.default_rng([self.seed, int.from_bytes(digest, "little")])
+        draws = rng.random((12, n))
+        delivered = draws[0] < prob["deliver"]
+        opened = delivered & (draws[1] < prob["open_given_delivery"])
+        clicked = opened & (draws[2] < prob["click"])
+        return _Outcomes(
+            order=order,
+            ids=ids,
+            idx=idx,
+            channel=codes["channel"],
+            send=send,
+            sent=codes["channel"] >= 0,
+            delivered=delivered,
+            opened=opened,
+            clicked=clicked,
+            converted=clicked & (draws[3] < prob["conversion"]),
+            organic=(draws[4] < prob["organic"]) if organic else np.zeros(n, dtype=bool),
+            unsubscribed=delivered & (draws[5] < prob["unsubscribe"]),
+            draws=draws,
+            rng=rng,
+        )
+
     def _locate(self, customer_ids: pd.Series | np.ndarray) -> IntArray:
-        idx = self._index.get_indexer(pd.Index(np.asarray(customer_ids, dtype=object)))
+        ids = customer_ids if isinstance(customer_ids, pd.Series) else pd.Index(customer_ids)
+        idx = self._index.get_indexer(ids)  # type: ignore[arg-type]  # a Series works too
         if (idx < 0).any():
             unknown = np.asarray(customer_ids, dtype=object)[idx < 0][:3]
             raise KeyError(f"unknown customer_id(s): {list(unknown)}")
@@ -504,17 +631,37 @@ class World:
         rate = self._cumulative_rate(end, idx) - self._cumulative_rate(start, idx)
         return np.asarray(-np.expm1(-_WORKOUT_SHARE * np.clip(rate, 0.0, None)))
 
+    def _logits(self, idx: IntArray, send_us: IntArray) -> dict[str, FloatArray]:
+        """Per field, the logit term of each of its values, (m, k), with the drifts at the
+        send times: open (channel, send_slot, subject_line), click (greeting, offer)."""
+        t = self._truth
+        terms = {
+            "channel": t.open_channel[idx],
+            "send_slot": t.open_slot[idx],
+            "subject_line": t.open_subject[idx],
+            "greeting": t.click_greeting[idx],
+            "offer": t.click_offer[idx],
+        }  # fancy indexing copies: the drifts below leave the truth alone
+        if self.drifts:
+            day = (send_us - _date_us(self.start)) / _US_PER_DAY
+            for drift in self.drifts:
+                since = np.clip(day - (drift.start - self.start).days, 0.0, None)
+                k = ACTION_VALUES[drift.field].index(drift.value)
+                terms[drift.field][:, k] += drift.logit_per_day * since
+        return terms
+
     def _probabilities(
         self, idx: IntArray, codes: Mapping[str, IntArray], send_us: IntArray, window_hours: float
     ) -> dict[str, FloatArray]:
+        """Per row; a code -1 (none) reads a placeholder that ``deliver = 0`` cancels."""
         t = self._truth
-        c, s, sl, g, o = (codes[f] for f in FIELDS)
+        c, s, sl, o = (codes[f] for f in ("channel", "send_slot", "subject_line", "offer"))
+        rows = np.arange(len(idx))
+        x = {f: v[rows, codes[f]] for f, v in self._logits(idx, send_us).items()}
         return {
             "deliver": np.where(c >= 0, _DELIVERY[c], 0.0),
-            "open_given_delivery": _sigmoid(
-                t.open_channel[idx, c] + t.open_slot[idx, s] + t.open_subject[idx, sl]
-            ),
-            "click": _sigmoid(t.click_greeting[idx, g] + t.click_offer[idx, o] + _COHERENCE[sl, o]),
+            "open_given_delivery": _sigmoid(x["channel"] + x["send_slot"] + x["subject_line"]),
+            "click": _sigmoid(x["greeting"] + x["offer"] + _COHERENCE[sl, o]),
             "conversion": _sigmoid(t.conv_offer[idx, o]),
             "unsubscribe": _sigmoid(t.unsub[idx, c, s]),
             "organic": self._organic(idx, send_us, window_hours),
@@ -530,15 +677,16 @@ class World:
         """
         t = self._truth
         w = _weights(weights)
+        x = self._logits(idx, send_us)
         organic = self._organic(idx, send_us, window_hours)
         p_open = _DELIVERY[None, :, None, None] * _sigmoid(
-            t.open_channel[idx][:, :, None, None]
-            + t.open_slot[idx][:, None, :, None]
-            + t.open_subject[idx][:, None, None, :]
+            x["channel"][:, :, None, None]
+            + x["send_slot"][:, None, :, None]
+            + x["subject_line"][:, None, None, :]
         )
         p_click = _sigmoid(
-            t.click_greeting[idx][:, None, :, None]
-            + t.click_offer[idx][:, None, None, :]
+            x["greeting"][:, None, :, None]
+            + x["offer"][:, None, None, :]
             + _COHERENCE[None, :, None, :]
         )
         p_conv = _sigmoid(t.conv_offer[idx])[:, None, None, :]
@@ -753,29 +901,44 @@ def _utc_offsets(first: int, last: int, start: dt.date) -> FloatArray:
     return out
 
 
-def _decision_actions(decisions: pd.DataFrame) -> dict[str, np.ndarray]:
-    actions: dict[str, np.ndarray] = {}
-    for name in FIELDS:
-        column = f"{name}_id" if f"{name}_id" in decisions.columns else name
-        actions[name] = decisions[column].to_numpy(dtype=object)
-    return actions
+def _decision_actions(decisions: pd.DataFrame) -> dict[str, pd.Series]:
+    return {
+        name: decisions[f"{name}_id" if f"{name}_id" in decisions.columns else name]
+        for name in FIELDS
+    }
 
 
-def _action_codes(actions: Mapping[str, Any], *, no_send: bool = False) -> dict[str, IntArray]:
-    """Value ids to positions in ACTION_VALUES; ``no_send`` maps channel "" or None to -1."""
+def _strings(values: Any) -> pa.Array:
+    """``values`` as an Arrow string array, None, NaN and NA as null (no copy for ``str``)."""
+    try:
+        array = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all strings
+        objects = np.asarray(values, dtype=object)
+        array = pa.array([None if pd.isna(v) else str(v) for v in objects], type=pa.string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _action_codes(actions: Mapping[str, Any]) -> dict[str, IntArray]:
+    """Value ids to positions in ACTION_VALUES, -1 for none.
+
+    Channel ``""`` or null means no message; the other fields of such rows may be null too.
+    """
     codes: dict[str, IntArray] = {}
-    for name in FIELDS:
-        values = np.asarray(actions[name], dtype=object)
-        code = pd.Index(ACTION_VALUES[name]).get_indexer(pd.Index(values))
-        if no_send and name == "channel":
-            code = np.where(pd.isna(values) | (values == ""), -1, code)
-            bad = (code < 0) & ~(pd.isna(values) | (values == ""))
-        else:
-            bad = code < 0
+    no_message: BoolArray | None = None
+    for name in FIELDS:  # channel first
+        values = _strings(actions[name])
+        found = pc.index_in(values, value_set=_VALUE_SETS[name])
+        code = np.asarray(pc.fill_null(found, -1).to_numpy(), dtype=np.int64)
+        missing = pc.fill_null(pc.equal(values, ""), True).to_numpy(zero_copy_only=False)
+        no_message = missing if no_message is None else no_message
+        bad = (code < 0) & ~(no_message & missing)
         if bad.any():
-            bad = sorted({str(v) for v in values[bad]})[:3]
-            raise ValueError(f"{name}: unknown value(s) {bad}; known: {ACTION_VALUES[name]}")
-        codes[name] = np.asarray(code, dtype=np.int64)
+            shown = sorted({str(v) for v in values.filter(pa.array(bad)).to_pylist()})[:3]
+            where = " of a message" if name != "channel" else ""
+            raise ValueError(
+                f"{name}: unknown value(s){where} {shown}; known: {ACTION_VALUES[name]}"
+            )
+        codes[name] = code
     return codes
 
 

@@ -1,11 +1,10 @@
-"""Contextual Thompson sampling over a Bayesian linear model per field value."""
+"""Thompson sampling: contextual (the default) and campaign-level."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from decisioning.policies.base import Array, Mask, Policy
-from decisioning.posterior import FieldModel
+from decisioning.policies.base import Array, Mask, Policy, Scores
 
 
 class ThompsonSampling(Policy):
@@ -14,44 +13,85 @@ class ThompsonSampling(Policy):
     Under the posterior the sampled score of value v for a customer with features x is a
     scalar normal, so no parameter vector needs sampling:
 
-    .. math::  s_v = x^\\top \\theta_v \\sim N(x^\\top \\mu_v,\\; x^\\top \\Sigma_v x)
+    .. math::  s_v = x^\\top \\theta_v \\sim N(x^\\top m_v,\\; x^\\top S_v x)
 
     .. math::  p_v(x) = P(v = \\arg\\max_u s_u) \\approx \\frac{1}{M} \\sum_{m=1}^{M}
-               1[v = \\arg\\max_u (x^\\top \\mu_u + \\sigma_u(x)\\, z_{mu})],
-               \\quad \\sigma_u(x) = \\sqrt{x^\\top \\Sigma_u x}
+               1[v = \\arg\\max_u (x^\\top m_u + \\sigma_u(x)\\, z_{mu})],
+               \\quad \\sigma_u(x) = \\sqrt{x^\\top S_u x}
 
     with ``M`` standard-normal draws z shared by the batch (seeded). Drawing the action
-    from p is Thompson sampling, and p is the exact propensity of that draw.
+    from p is Thompson sampling, and p is the exact propensity of that draw. (Values are
+    sampled independently: posterior correlations between values through shared tags are
+    left out of the draw, not out of the means and variances.)
     """
 
     name = "thompson_sampling"
 
-    def __init__(self, floor: float = 0.0, draws: int = 128, chunk_size: int = 8192) -> None:
+    def __init__(self, floor: float = 0.0, draws: int = 64, chunk_size: int = 4096) -> None:
         super().__init__(floor)
         self.draws = draws
         self.chunk_size = chunk_size
 
-    def _probabilities(
-        self, model: FieldModel, features: Array, eligible: Mask, seed: int
-    ) -> Array:
-        mean = features @ model.mean.T
-        sd = score_sd(model, features)
-        z = np.random.default_rng(seed).standard_normal((self.draws, len(model.value_ids)))
-        probabilities = np.empty_like(mean)
-        for start in range(0, len(features), self.chunk_size):
-            rows = slice(start, start + self.chunk_size)
-            scores = mean[rows, None, :] + sd[rows, None, :] * z[None, :, :]
-            scores = np.where(eligible[rows, None, :], scores, -np.inf)
-            winners = scores.argmax(axis=2)
-            for v in range(len(model.value_ids)):
-                probabilities[rows, v] = (winners == v).mean(axis=1)
-        return probabilities
+    def _probabilities(self, scores: Scores, eligible: Mask, seed: int) -> Array:
+        return win_probabilities(
+            scores.mean, scores.sd, eligible, self.draws, seed, self.chunk_size
+        )
 
 
-def score_sd(model: FieldModel, features: Array) -> Array:
-    """Posterior standard deviation of each value's score, sqrt(x' Sigma_v x), shape (n, V)."""
-    variance = np.stack(
-        [np.einsum("nd,nd->n", features @ cov, features) for cov in model.covariance], axis=1
-    )
-    sd: Array = np.sqrt(np.maximum(variance, 0.0))
-    return sd
+class CampaignThompsonSampling(ThompsonSampling):
+    """Thompson sampling on the intercept alone: one posterior per value for the whole
+    audience, so everyone shares the same probabilities (a campaign-level bandit). Only
+    which channels a customer may get changes them."""
+
+    name = "campaign_thompson_sampling"
+    contextual = False
+
+    def _probabilities(self, scores: Scores, eligible: Mask, seed: int) -> Array:
+        codes = eligible @ (1 << np.arange(eligible.shape[1]))
+        unique, first_row, which = np.unique(codes, return_index=True, return_inverse=True)
+        one = Scores(scores.model, scores.features[:1])
+        mean = np.repeat(one.mean, len(unique), axis=0)
+        sd = np.repeat(one.sd, len(unique), axis=0)
+        patterns = eligible[first_row]
+        per_pattern = win_probabilities(mean, sd, patterns, self.draws, seed, self.chunk_size)
+        p: Array = per_pattern[which]
+        return p
+
+
+def win_probabilities(
+    mean: Array, sd: Array, eligible: Mask, draws: int, seed: int, chunk_size: int
+) -> Array:
+    """Monte-Carlo P(v is the argmax of N(mean, sd^2) over eligible values), shape (n, V).
+
+    ``draws`` standard normals per value, shared by all rows. Each value's (rows, draws)
+    scores are compared with the running maximum in float32 chunks of ``chunk_size`` rows:
+    long contiguous vector operations, a few MB of working memory.
+    """
+    n, n_values = mean.shape
+    if n_values == 1:
+        return np.ones((n, 1))
+    z = np.random.default_rng(seed).standard_normal((n_values, draws)).astype(np.float32)
+    mean32 = np.where(eligible, mean, -np.inf).astype(np.float32)
+    sd32 = np.where(eligible, sd, 0.0).astype(np.float32)
+    wins = np.empty((n, n_values))
+    best = np.empty((chunk_size, draws), dtype=np.float32)
+    score = np.empty_like(best)
+    winner = np.empty((chunk_size, draws), dtype=np.int8)
+    better = np.empty((chunk_size, draws), dtype=bool)
+    for start in range(0, n, chunk_size):
+        rows = slice(start, min(start + chunk_size, n))
+        m = rows.stop - rows.start
+        top, current, who, gain = best[:m], score[:m], winner[:m], better[:m]
+        np.multiply(sd32[rows, 0, None], z[0], out=top)
+        top += mean32[rows, 0, None]
+        who.fill(0)
+        for v in range(1, n_values):
+            np.multiply(sd32[rows, v, None], z[v], out=current)
+            current += mean32[rows, v, None]
+            np.greater(current, top, out=gain)
+            np.maximum(top, current, out=top)
+            np.copyto(who, np.int8(v), where=gain)
+        for v in range(n_values):
+            wins[rows, v] = np.add.reduce((who == v).view(np.int8), axis=1, dtype=np.int32)
+    probabilities: Array = wins / draws
+    return probabilities

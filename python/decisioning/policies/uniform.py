@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from decisioning.policies.base import Array, Mask, Policy
-from decisioning.posterior import FieldModel
+from decisioning.policies.base import Array, Mask, Policy, Scores, uniform
 
 
 class UniformRandom(Policy):
@@ -13,8 +10,5 @@ class UniformRandom(Policy):
 
     name = "uniform_random"
 
-    def _probabilities(
-        self, model: FieldModel, features: Array, eligible: Mask, seed: int
-    ) -> Array:
-        p: Array = eligible / eligible.sum(axis=1, keepdims=True).astype(np.float64)
-        return p
+    def _probabilities(self, scores: Scores, eligible: Mask, seed: int) -> Array:
+        return uniform(eligible)
