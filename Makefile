@@ -36,8 +36,12 @@ format: $(INSTALLED)
 defaults: $(INSTALLED)
 	$(BIN)/python -m decisioning.config > macros/config/decisioning_defaults.sql
 
-## bench: speed benchmarks (not part of `make test`); results in benchmarks/results/
+## bench: speed and learning benchmarks (not part of `make test`); results in benchmarks/results/
 bench: $(INSTALLED) profiles.yml
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_decide.py
+	$(BIN)/python benchmarks/bench_fit.py
+	$(BIN)/python benchmarks/bench_learning.py
 	$(BIN)/python benchmarks/bench_daily_cycle.py
 
 clean:

@@ -19,12 +19,14 @@ import pytest
 
 from decisioning.config import ConfigError
 from decisioning.demo import DemoResult, run_demo
+from decisioning.posterior import statistics_frame
 from decisioning.project import DATABASE_ENV, BuildError, Project
 
 ROOT = Path(__file__).resolve().parents[1]
 START = dt.date(2026, 1, 1)
 DAYS = 12
 LAST_DAYS = 4
+FIELDS = ("channel", "send_slot", "subject_line", "greeting", "offer")
 SETTINGS = {
     "reward": {"attribution_window_hours": 24},
     "audience": {"max_per_day": 1000, "recontact_days": 14},
@@ -34,12 +36,14 @@ SETTINGS = {
 pytestmark = pytest.mark.e2e
 
 
-def _run(tmp: Path, algorithm: str) -> tuple[DemoResult, Project]:
-    project = Project.open(ROOT, tmp / f"{algorithm}.duckdb")
-    settings = {**SETTINGS, "policy": {**SETTINGS["policy"], "algorithm": algorithm}}
+def _run(
+    tmp: Path, name: str, policy: dict[str, object], days: int = DAYS
+) -> tuple[DemoResult, Project]:
+    project = Project.open(ROOT, tmp / f"{name}.duckdb")
+    settings = {**SETTINGS, "policy": {**SETTINGS["policy"], **policy}}
     result = run_demo(
         customers=4000,
-        days=DAYS,
+        days=days,
         seed=7,
         start=START,
         overrides=settings,
@@ -54,7 +58,11 @@ def runs(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, tuple[DemoResult, Project]]]:
     tmp = tmp_path_factory.mktemp("loop")
-    yield {a: _run(tmp, a) for a in ("thompson_sampling", "uniform_random")}
+    runs = {a: _run(tmp, a, {"algorithm": a}) for a in ("thompson_sampling", "uniform_random")}
+    runs["send_nothing"] = _run(
+        tmp, "send_nothing", {"algorithm": "epsilon_greedy", "send_nothing": True}, days=5
+    )
+    yield runs
 
 
 def _query(database: Path, sql: str) -> pd.DataFrame:
@@ -87,6 +95,55 @@ def test_holdout_share_within_binomial_bounds_and_stable_per_customer(runs) -> N
     assert abs(share - 0.1) < 4 * math.sqrt(0.1 * 0.9 / n)
     holdout = log[log["is_holdout"]]
     assert (holdout["algorithm"] == "holdout_default").all() and (holdout["propensity"] == 1).all()
+
+
+def test_sql_statistics_equal_the_cores_on_the_logged_history(runs) -> None:  # type: ignore[no-untyped-def]
+    """policy_statistics (SQL) and statistics_frame (numpy) agree on the same rewards."""
+    result, _ = runs["thompson_sampling"]
+    sql = _query(result.database, "select * from main.policy_statistics order by field, value_id")
+    names = tuple(sql["feature_names"].iloc[0].split(","))
+    rows = _query(
+        result.database,
+        "select log.*, rewards.reward, contexts.* exclude (decision_id, decision_date) "
+        "from main.rewards inner join main.decision_log as log using (decision_id) "
+        "inner join main.decision_contexts as contexts using (decision_id) "
+        "where rewards.is_final and not rewards.is_holdout",
+    )
+    last_as_of = pd.Timestamp(START + dt.timedelta(days=DAYS - 1))
+    age = (last_as_of - pd.to_datetime(rows["decision_date"])).dt.days.to_numpy()
+    weights = 0.5 ** (age / SETTINGS["policy"]["half_life_days"])
+    actions = {f: rows[f].to_numpy(dtype=object) for f in FIELDS}
+    x = rows[list(names)].fillna(0.0).to_numpy(dtype=float)
+    core = statistics_frame(x, names, actions, rows["reward"].to_numpy(float), weights)
+    core = core.sort_values(["field", "value_id"]).reset_index(drop=True)
+    assert len(core) == len(sql) > 0
+    numeric = [c for c in core.columns if c not in ("field", "value_id", "feature_names")]
+    assert (core[["field", "value_id"]].to_numpy() == sql[["field", "value_id"]].to_numpy()).all()
+    assert np.allclose(core[numeric].to_numpy(float), sql[numeric].to_numpy(float), rtol=1e-9)
+
+
+def test_send_nothing_is_logged_not_synced_and_learned_from_organic_conversions(runs) -> None:  # type: ignore[no-untyped-def]
+    result, _ = runs["send_nothing"]
+    log = _query(result.database, "select * from main.decision_log where not is_holdout")
+    silent = log[log["channel"] == "none"]
+    assert 0 < len(silent) < len(log)
+    assert silent[["send_slot", "subject_line", "greeting", "offer"]].isna().all().all()
+    assert (pd.to_datetime(silent["send_at_utc"]) == pd.to_datetime(silent["decision_date"])).all()
+    synced = _query(result.database, "select decision_id, channel from main.decisions_to_sync")
+    assert not synced["decision_id"].isin(silent["decision_id"]).any()
+    rewards = _query(result.database, "select * from main.rewards where is_final")
+    silent_rewards = rewards[rewards["decision_id"].isin(silent["decision_id"])]
+    assert len(silent_rewards) > 0
+    assert (silent_rewards[["delivered", "opened", "clicked", "unsubscribed"]] == 0).all().all()
+    assert silent_rewards["converted"].sum() > 0  # organic conversions count for them
+    stats = _query(result.database, "select field, value_id, n_rewards from main.policy_statistics")
+    learned = rewards[~rewards["is_holdout"]].merge(log[["decision_id", "channel"]])
+    n_none = stats.query("field == 'channel' and value_id == 'none'")["n_rewards"].sum()
+    assert n_none == (learned["channel"] == "none").sum()
+    # Message fields learn only from decisions that sent something.
+    sent = (learned["channel"] != "none").sum()
+    for field in ("send_slot", "subject_line", "greeting", "offer"):
+        assert stats.loc[stats["field"] == field, "n_rewards"].sum() == sent
 
 
 def test_propensities_are_probabilities(runs) -> None:  # type: ignore[no-untyped-def]

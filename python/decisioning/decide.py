@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from decisioning.catalog import SEND_NOTHING, Catalog
 from decisioning.config import Config, ConfigError
-from decisioning.keyed_random import decision_keys, keyed_uniforms
+from decisioning.keyed_random import decision_keys, draw_index, keyed_uniforms
 from decisioning.policies import Scores, make_policy
 from decisioning.posterior import FieldModel
 
@@ -99,7 +99,7 @@ def decide(
         eligible = _eligible(field, catalog, audience)
         seed = int(hashlib.sha1(f"{model_version}|{field}".encode()).hexdigest()[:15], 16)
         p = policy.action_probabilities(scores, eligible, seed)
-        index = _draw(p, keyed_uniforms(keys, stream))
+        index = draw_index(p, keyed_uniforms(keys, stream))
         if field in default:
             index = np.where(holdout, _default_index(field, default, eligible), index)
         if field == "channel" and SEND_NOTHING in model.value_ids:
@@ -208,16 +208,6 @@ def _eligible(field: str, catalog: Catalog, audience: Audience) -> npt.NDArray[n
             "have sent them to decision_skips (has_eligible_channel = false)."
         )
     return eligible
-
-
-def _draw(p: npt.NDArray[np.float64], u: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
-    """Inverse-CDF draw of one index per row of ``p`` (n, V) with uniforms ``u`` (n,)."""
-    cdf = np.cumsum(p, axis=1)
-    index = (cdf < (u * cdf[:, -1])[:, None]).sum(axis=1)
-    # Never land on a zero-probability value through rounding at the top of the CDF.
-    last_positive = p.shape[1] - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
-    drawn: npt.NDArray[np.intp] = np.minimum(index, last_positive)
-    return drawn
 
 
 def _default_index(

@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from decisioning.catalog import SEND_NOTHING
 from decisioning.config import Config
 from decisioning.project import Project
 from decisioning.world import World, generate_world
@@ -55,8 +56,8 @@ def run_demo(
     for day in _progress(range(days), progress, "Simulating days"):
         as_of = start + dt.timedelta(days=day)
         project.build({**settings, "as_of": as_of.isoformat()})
-        sent = simulate_day(project.database, world, as_of, config.attribution_window_hours)
-        daily.append(_truth(world, sent, as_of, config))
+        simulate_day(project.database, world, as_of, config.attribution_window_hours)
+        daily.append(_truth(world, _decided(project.database, as_of, config), as_of, config))
     with duckdb.connect(str(project.database)) as con:
         rewards = con.sql(
             "select decision_date, is_holdout, count(*) as decisions, avg(reward) as mean_reward "
@@ -158,8 +159,20 @@ def _apply_unsubscribes(con: duckdb.DuckDBPyConnection, unsubscribed: pd.DataFra
         con.unregister("gone")
 
 
+def _decided(database: Path, as_of: dt.date, config: Config) -> pd.DataFrame:
+    """Today's logged decisions, sending nothing included (channel "" for the simulator)."""
+    with duckdb.connect(str(database)) as con:
+        decided = con.execute(
+            "select * from main.decision_log where decision_date = ? and campaign_id = ?",
+            [as_of, config.campaign_id],
+        ).df()
+    decided["channel"] = decided["channel"].replace({SEND_NOTHING: ""})
+    return decided
+
+
 def _truth(world: World, sent: pd.DataFrame, as_of: dt.date, config: Config) -> dict[str, Any]:
-    """The simulator's expected reward of today's actions, by group, and of the oracle."""
+    """The simulator's expected reward of today's decisions, by group, and of the oracle
+    (which may also send nothing when the campaign allows it)."""
     row: dict[str, Any] = {"as_of": as_of, "decisions": len(sent)}
     truth: dict[str, Any] = {
         "weights": config.reward_weights,
@@ -179,6 +192,10 @@ def _truth(world: World, sent: pd.DataFrame, as_of: dt.date, config: Config) -> 
         if group == "policy":
             oracle = world.oracle_actions(ids, None, **truth, send_at=send_at)
             best = world.expected_reward(ids, oracle, **truth, send_at=send_at)
+            if config.policy.send_nothing:
+                nothing = {f: np.full(len(ids), "" if f == "channel" else None) for f in FIELDS}
+                organic = world.expected_reward(ids, nothing, **truth, send_at=send_at)
+                best = np.maximum(best, organic)
             row["oracle_expected_reward"] = float(np.mean(best))
     return row
 

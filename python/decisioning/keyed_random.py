@@ -29,6 +29,8 @@ def decision_keys(decision_ids: Any) -> npt.NDArray[np.uint64]:
     read in place, not string by string.
     """
     ids = pa.array(decision_ids, type=pa.string())
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
     try:
         if ids.null_count:
             raise ValueError
@@ -64,3 +66,16 @@ def keyed_uniforms(keys: npt.NDArray[np.uint64], stream: int) -> npt.NDArray[np.
         x = keys + np.uint64(stream) * _GOLDEN
     bits = _splitmix64(x) >> np.uint64(11)
     return bits.astype(np.float64) / float(2**53)
+
+
+def draw_index(p: npt.NDArray[np.float64], u: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
+    """Inverse-CDF draw of one index per row of ``p`` (n, V) with uniforms ``u`` (n,).
+
+    Never lands on a zero-probability value through rounding at either end of the CDF.
+    """
+    cdf = np.cumsum(p, axis=1)
+    index = (cdf < (u * cdf[:, -1])[:, None]).sum(axis=1)
+    first_positive = np.argmax(p > 0, axis=1)
+    last_positive = p.shape[1] - 1 - np.argmax(p[:, ::-1] > 0, axis=1)
+    drawn: npt.NDArray[np.intp] = np.clip(index, first_positive, last_positive)
+    return drawn
