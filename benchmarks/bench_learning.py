@@ -48,8 +48,10 @@ from decisioning.catalog import Catalog  # noqa: E402
 from decisioning.config import load_config  # noqa: E402
 from decisioning.decide import Audience  # noqa: E402
 from decisioning.keyed_random import decision_keys  # noqa: E402
+from decisioning.posterior import fit_models, statistics_frame  # noqa: E402
 from decisioning.world import FIELDS, AppealDrift, World, generate_world  # noqa: E402
 from learning_loop import (  # noqa: E402
+    OPT_INS,
     ROOT,
     CoreLearner,
     Learner,
@@ -213,6 +215,64 @@ def summarize(daily: pd.DataFrame, ranking: dict[str, list[str]], days: int) -> 
     }
 
 
+def model_ceiling(
+    world: World, features: pd.DataFrame, settings: RunSettings, samples: int = 200_000
+) -> float:
+    """What the model class can reach at best, as % of the oracle: the crossed linear models
+    fitted on ``samples`` uniformly random decisions labelled with their *true* expected
+    reward (no noise, no exploration cost), then acting greedily on 5,000 customers."""
+    rng = np.random.default_rng(1)
+    catalog = Catalog.from_frame(catalog_frame(), FIELDS)
+    opt = world.customers.set_index("customer_id").loc[features.index, list(OPT_INS)]
+    reachable = np.flatnonzero(opt.to_numpy(bool).any(axis=1))
+    who = rng.choice(reachable, samples)
+    ids = features.index.to_numpy()[who]
+    actions = {
+        f: np.asarray(v, dtype=object)[rng.integers(0, len(v), samples)]
+        for f, v in catalog.values.items()
+    }
+    allowed = opt.to_numpy(bool)[who]
+    first = allowed.argmax(axis=1)
+    code = pd.Index(catalog.values["channel"]).get_indexer(actions["channel"])
+    code = np.where(allowed[np.arange(samples), code], code, first)
+    actions["channel"] = np.asarray(catalog.values["channel"], dtype=object)[code]
+    truth = {"weights": settings.weights, "window_hours": settings.window_hours}
+    reward = world.expected_reward(ids, actions, **truth)
+    x = features.to_numpy(float)[who]
+    names = tuple(features.columns)
+    stats = statistics_frame(x, names, actions, reward, np.ones(samples))
+    learner = _core("epsilon_greedy", catalog, names, False)
+    assert isinstance(learner, CoreLearner)
+    learner.config = load_config(
+        {
+            **learner.config.raw,
+            "policy": {
+                "algorithm": "epsilon_greedy",
+                "epsilon": 0.0,
+                "propensity_floor": 0.0,
+                "prior_variance": 10.0,
+            },
+        }
+    )
+    learner.models = fit_models(stats, catalog, names, 10.0)
+    size = min(5000, len(reachable))
+    test = rng.choice(reachable, size, replace=False)
+    audience = Audience(
+        decision_ids=np.array([f"{i:032x}" for i in range(size)]),
+        customer_ids=features.index.to_numpy()[test].astype(str),
+        is_holdout=np.zeros(size, dtype=bool),
+        opt_ins={c: opt[c].to_numpy(bool)[test] for c in OPT_INS},
+        features=features.to_numpy(float)[test],
+        feature_names=names,
+    )
+    greedy = learner.decide(0, audience, START)
+    chosen = {f: greedy[f].to_numpy(dtype=object) for f in FIELDS}
+    test_ids = features.index.to_numpy()[test]
+    value = world.expected_reward(test_ids, chosen, **truth)
+    oracle = world.expected_reward(test_ids, world.oracle_actions(test_ids, None, **truth), **truth)
+    return float(100 * value.mean() / oracle.mean())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -310,13 +370,13 @@ def main() -> None:
                 new_variant_share_days_1_3=[round(100 * s, 1) for s in after[:3]],
                 days_to_fair_share=int(reached[0]) + 1 if len(reached) else None,
             )
+        # The favourite's share in the last week: in base, what it keeps; in decay, what it
+        # keeps while fading (compare the two for the same policy and seed).
+        row["favourite"] = favourite
+        row["favourite_share_last_week"] = 100 * float(share[daily["day"] >= args.days - 7].mean())
         if scenario_name == "decay":
-            row.update(
-                decayed_variant=favourite,
-                share_before_decay=100
-                * float(share[(daily["day"] >= DECAY_DAY - 3) & (daily["day"] < DECAY_DAY)].mean()),
-                share_last_week=100 * float(share[daily["day"] >= args.days - 7].mean()),
-            )
+            before = (daily["day"] >= DECAY_DAY - 3) & (daily["day"] < DECAY_DAY)
+            row["share_before_decay"] = 100 * float(share[before].mean())
         if send_nothing:
             nothing = "share:channel:none"
             row["send_nothing_share_last_week"] = 100 * float(
@@ -325,10 +385,18 @@ def main() -> None:
                 else 0.0
             )
         results.append(row)
+    ceilings = {seed: model_ceiling(*worlds[seed], settings) for seed in worlds}
+    for row in results:
+        row["model_ceiling_pct_oracle"] = ceilings[row["seed"]]
     table = pd.DataFrame(results)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(results, indent=2, default=float) + "\n")
     print_table(table)
+    values = list(ceilings.values())
+    print(
+        f"\nModel ceiling (greedy on noise-free uniform data): {np.mean(values):.1f}% "
+        f"± {np.std(values, ddof=1) if len(values) > 1 else 0:.1f} of the oracle"
+    )
 
 
 def print_table(table: pd.DataFrame) -> None:
@@ -343,9 +411,27 @@ def print_table(table: pd.DataFrame) -> None:
             for m in metrics
         ]
         print(f"{scenario:<13}{policy:<29}" + "".join(f"{c:>16}" for c in cells))
+    base = table[table["scenario"] == "base"].set_index(["policy", "seed"])
+    decay = table[table["scenario"] == "decay"].set_index(["policy", "seed"])
+    if not base.empty and not decay.empty:
+        without = base["favourite_share_last_week"].rename(
+            "favourite_share_last_week_without_decay"
+        )
+        both = decay.join(without)
+        table = table.merge(
+            both["favourite_share_last_week_without_decay"].reset_index().assign(scenario="decay"),
+            how="left",
+        )
     for scenario, extra in (
         ("new_variant", ["days_to_fair_share", "fair_share", "new_variant_share_days_1_3"]),
-        ("decay", ["share_before_decay", "share_last_week"]),
+        (
+            "decay",
+            [
+                "share_before_decay",
+                "favourite_share_last_week",
+                "favourite_share_last_week_without_decay",
+            ],
+        ),
         ("send_nothing", ["send_nothing_share_last_week"]),
     ):
         part = table[table["scenario"] == scenario]
