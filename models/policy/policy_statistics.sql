@@ -2,10 +2,33 @@
 -- rewards of the policy group, each weighted by w = 0.5 ^ (age in days / half-life):
 --   n = sum(w), sum_reward = sum(w r), sum_reward_sq = sum(w r^2),
 --   xtx_i_j = sum(w x_i x_j) (i <= j), xty_i = sum(w x_i r)
--- where x is the feature vector logged with the decision (decision_contexts).
+-- where x is the feature vector logged with the decision (decision_contexts), summed over
+-- the rewards whose decision chose value v for field f; n_rewards counts them.
+--
+-- Every statistic S is a sum over rewards, so it is summed in two steps:
+--   S(a)    = sum over the rewards of action a (one value per decided field, all of them)
+--   S(f, v) = sum of S(a) over the actions a with a_f = v
+-- The wide step reads each reward once, not once per field; the roll-up adds up a few
+-- hundred rows per field (channels x send slots x message variants). A field left null
+-- (not decided, e.g. no message sent) adds to no value of that field.
 {%- set cfg = decisioning_config() %}
 {%- set half_life = cfg['policy']['half_life_days'] %}
 {%- set features = feature_names() %}
+{%- set fields = decision_fields() %}
+
+{#- (column, what it sums per reward), in the output's column order. -#}
+{%- set statistics = [
+    ('n', 'weight'),
+    ('sum_reward', 'weight * reward'),
+    ('sum_reward_sq', 'weight * reward * reward')] %}
+{%- for i in range(features | length) %}
+    {%- do statistics.append(('xty_' ~ i, 'weight * ' ~ features[i] ~ ' * reward')) %}
+{%- endfor %}
+{%- for i in range(features | length) %}
+    {%- for j in range(i, features | length) %}
+        {%- do statistics.append(('xtx_' ~ i ~ '_' ~ j, 'weight * ' ~ features[i] ~ ' * ' ~ features[j])) %}
+    {%- endfor %}
+{%- endfor %}
 
 with rewards as (
     select
@@ -22,15 +45,13 @@ with rewards as (
         and campaign_id = '{{ cfg["campaign_id"] }}'
 ),
 
-history as (
-    select * from {{ decision_log_history() }}
-),
-
 actions as (
-    {%- for field in decision_fields() %}
-    select decision_id, '{{ field }}' as field, {{ field }} as value_id from history
-    {{- '\n    union all' if not loop.last }}
-    {%- endfor %}
+    select
+        decision_id,
+        {%- for field in fields %}
+        {{ field }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ decision_log_history() }}
 ),
 
 contexts as (
@@ -42,16 +63,37 @@ contexts as (
     from {{ decision_context_history() }}
 ),
 
-observations as (
+per_action as (
     select
-        actions.field,
-        actions.value_id,
-        rewards.weight,
-        rewards.reward,
-        contexts.*
+        {%- for field in fields %}
+        actions.{{ field }},
+        {%- endfor %}
+        count(*) as n_rewards,
+        {%- for name, summand in statistics %}
+        sum({{ summand }}) as {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from rewards
     inner join actions on rewards.decision_id = actions.decision_id
     inner join contexts on rewards.decision_id = contexts.decision_id
+    group by
+        {%- for field in fields %}
+        actions.{{ field }}{{ ',' if not loop.last }}
+        {%- endfor %}
+),
+
+per_value as (
+    {%- for field in fields %}
+    select
+        '{{ field }}' as field,
+        {{ field }} as value_id,
+        n_rewards,
+        {%- for name, _ in statistics %}
+        {{ name }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from per_action
+    where {{ field }} is not null
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 final as (
@@ -59,19 +101,11 @@ final as (
         field,
         value_id,
         '{{ features | join(",") }}' as feature_names,
-        count(*) as n_rewards,
-        sum(weight) as n,
-        sum(weight * reward) as sum_reward,
-        sum(weight * reward * reward) as sum_reward_sq,
-        {%- for i in range(features | length) %}
-        sum(weight * {{ features[i] }} * reward) as xty_{{ i }},
+        cast(sum(n_rewards) as bigint) as n_rewards,
+        {%- for name, _ in statistics %}
+        sum({{ name }}) as {{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
-        {%- for i in range(features | length) %}
-        {%- for j in range(i, features | length) %}
-        sum(weight * {{ features[i] }} * {{ features[j] }}) as xtx_{{ i }}_{{ j }}{{ ',' if not (loop.last and i == (features | length) - 1) }}
-        {%- endfor %}
-        {%- endfor %}
-    from observations
+    from per_value
     group by field, value_id
 )
 
