@@ -8,12 +8,13 @@ values; action ids from seeds/*.csv): `decision_log` (the history contract),
 policy_statistics reads), plus the action catalog (built by dbt from the seeds) and an
 empty `audience` with the feature columns, which policy_model checks its features against.
 Then `dbt build --select policy_statistics policy_model` runs as its own process, as a user
-runs it. Reported: wall time of that process, dbt's fixed start-up (`dbt parse`), each
+runs it, `--repeat` times (the fastest counts: the machine may be busy with other work).
+Reported: wall and CPU time of that process, dbt's fixed start-up (`dbt parse`), each
 model's time (run_results.json) and the build process's peak memory. 21 features is the
 demo config; 32 adds numeric features through `features.numeric`.
 Results go to benchmarks/results/fit.json.
 
-    python benchmarks/bench_fit.py [--rows 1000000,10000000] [--features 21,32]
+    python benchmarks/bench_fit.py [--rows 1000000,10000000] [--features 21,32] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -272,39 +273,50 @@ def _dbt(
 
 
 def bench(
-    database: Path, rows: int, n_features: int, project_dir: Path, workdir: Path
+    database: Path, rows: int, n_features: int, project_dir: Path, workdir: Path, repeat: int
 ) -> dict[str, object]:
-    """Time the fit on `database` (history already there) with the first n_features."""
+    """Time the fit on `database` (history already there) with the first n_features: the
+    fastest of `repeat` builds, as other work on the machine only ever slows one down."""
     settings = settings_for(project_dir, n_features)
     config = load_config(settings)
     create_audience(database, feature_names(config))
     _dbt(["build", "--select", "+action_catalog"], database, settings, project_dir, workdir)
     startup, _, _ = _dbt(["parse"], database, settings, project_dir, workdir)
-    load = os.getloadavg()[0]
     selection = ["--select", "policy_statistics", "policy_model"]
-    wall, cpu, peak = _dbt(["build", *selection], database, settings, project_dir, workdir)
-    results = json.loads((workdir / "target" / "run_results.json").read_text())["results"]
-    models = {
-        r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)
-        for r in results
-        if r["unique_id"].startswith("model.")
-    }
-    tests = sum(r["execution_time"] for r in results if r["unique_id"].startswith("test."))
+    best: dict[str, object] = {}
+    best_wall = math.inf
+    for _ in range(repeat):
+        load = os.getloadavg()[0]
+        wall, cpu, peak = _dbt(["build", *selection], database, settings, project_dir, workdir)
+        if wall >= best_wall:
+            continue
+        best_wall = wall
+        results = json.loads((workdir / "target" / "run_results.json").read_text())["results"]
+        models = {
+            r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)
+            for r in results
+            if r["unique_id"].startswith("model.")
+        }
+        tests = sum(r["execution_time"] for r in results if r["unique_id"].startswith("test."))
+        best = {
+            "policy_statistics_s": models.get("policy_statistics"),
+            "policy_model_s": models.get("policy_model"),
+            "models_s": round(sum(models.values()), 2),
+            "tests_s": round(tests, 2),
+            "build_wall_s": round(wall, 1),
+            "build_cpu_s": round(cpu, 1),
+            "dbt_startup_s": round(startup, 1),
+            "peak_memory_mib": peak,
+            "load_average_before": round(load, 1),
+        }
     with duckdb.connect(str(database), read_only=True) as con:
         counted = con.execute("select sum(n_rewards) from main.policy_statistics").fetchone()
     return {
         "rewards": rows,
         "features": n_features,
         "rewards_counted_per_field": int(counted[0]) // len(config.fields) if counted else 0,
-        "policy_statistics_s": models.get("policy_statistics"),
-        "policy_model_s": models.get("policy_model"),
-        "models_s": round(sum(models.values()), 2),
-        "tests_s": round(tests, 2),
-        "build_wall_s": round(wall, 1),
-        "build_cpu_s": round(cpu, 1),
-        "dbt_startup_s": round(startup, 1),
-        "peak_memory_mib": peak,
-        "load_average_before": round(load, 1),
+        **best,
+        "builds_timed": repeat,
     }
 
 
@@ -316,6 +328,7 @@ def main() -> None:
         "--project-dir", type=Path, default=ROOT, help="another checkout, to compare versions"
     )
     parser.add_argument("--output", type=Path, default=RESULTS / "fit.json")
+    parser.add_argument("--repeat", type=int, default=3, help="builds timed; the fastest counts")
     args = parser.parse_args()
     project_dir = args.project_dir.resolve()
     feature_counts = [int(f) for f in args.features.split(",")]
@@ -329,7 +342,7 @@ def main() -> None:
             create_history(database, rows, widest, catalog(project_dir, widest.message_fields))
             generated = round(time.perf_counter() - started, 1)
             for n_features in feature_counts:
-                run = bench(database, rows, n_features, project_dir, Path(workdir))
+                run = bench(database, rows, n_features, project_dir, Path(workdir), args.repeat)
                 runs.append({**run, "generation_s": generated})
                 print(json.dumps(runs[-1]), flush=True)
             database.unlink()

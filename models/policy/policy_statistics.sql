@@ -8,9 +8,10 @@
 -- Every statistic S is a sum over rewards, so it is summed in two steps:
 --   S(a)    = sum over the rewards of action a (one value per decided field, all of them)
 --   S(f, v) = sum of S(a) over the actions a with a_f = v
--- The wide step reads each reward once, not once per field; the roll-up adds up a few
--- hundred rows per field (channels x send slots x message variants). A field left null
--- (not decided, e.g. no message sent) adds to no value of that field.
+-- The wide step reads each reward once, not once per field; the roll-up only adds up one
+-- row per action taken (at most channels x send slots x each message field's variants,
+-- 1,152 with the demo catalog). A field left null (not decided, e.g. nothing sent) adds
+-- to no value of that field.
 {%- set cfg = decisioning_config() %}
 {%- set half_life = cfg['policy']['half_life_days'] %}
 {%- set features = feature_names() %}
