@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from decisioning.catalog import Catalog  # noqa: E402
 from decisioning.config import ALGORITHMS, load_config  # noqa: E402
-from decisioning.decide import Audience, decide  # noqa: E402
+from decisioning.decide import Audience, decide, eligible_values  # noqa: E402
 from decisioning.policies import policy_class  # noqa: E402
 from decisioning.posterior import fit_models, statistics_frame  # noqa: E402
 
@@ -130,14 +130,7 @@ def main() -> None:
         vw = VowpalWabbitPolicy(
             cat.values, cat.action_features, cat.action_feature_names, names, "--epsilon 0.05"
         )
-        eligible = {
-            f: (
-                np.stack([people.opt_ins[f"{c}_opt_in"][:n] for c in cat.values[f]], 1)
-                if f == "channel"
-                else np.ones((n, len(cat.values[f])), dtype=bool)
-            )
-            for f in cat.fields
-        }
+        eligible = {f: eligible_values(f, cat, people)[:n] for f in cat.fields}
         rate = decisions_per_second(vw, small, eligible)
         result["vw_decisions_per_second"] = round(rate)
         result["speedup_over_vw"] = round(result["decisions_per_second"] / rate, 1)

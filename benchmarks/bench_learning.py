@@ -45,8 +45,8 @@ from tqdm import tqdm  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from decisioning.catalog import Catalog  # noqa: E402
-from decisioning.config import load_config  # noqa: E402
-from decisioning.decide import Audience  # noqa: E402
+from decisioning.config import ALGORITHMS, load_config  # noqa: E402
+from decisioning.decide import Audience, eligible_values  # noqa: E402
 from decisioning.keyed_random import decision_keys  # noqa: E402
 from decisioning.posterior import fit_models, statistics_frame  # noqa: E402
 from decisioning.world import FIELDS, AppealDrift, World, generate_world  # noqa: E402
@@ -64,14 +64,6 @@ from learning_loop import (  # noqa: E402
 
 CATEGORICAL = {"plan": ["monthly", "annual"], "platform": ["ios", "android", "web"]}
 MESSAGE_FIELDS = ("subject_line", "greeting", "offer")
-OURS = (
-    "thompson_sampling",
-    "linucb",
-    "epsilon_greedy",
-    "uniform_random",
-    "ab_then_commit",
-    "campaign_thompson_sampling",
-)
 START = dt.date(2026, 1, 1)
 NEW_DAY, DECAY_DAY, DECAY_PER_DAY = 14, 9, -0.15  # 0-based: day 15 and day 10
 
@@ -88,7 +80,7 @@ class VWLearner:
     learned: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def decide(self, day: int, audience: Audience, as_of: dt.date) -> pd.DataFrame:
-        eligible = {f: _eligible(self.catalog, f, audience) for f in self.catalog.fields}
+        eligible = {f: eligible_values(f, self.catalog, audience) for f in self.catalog.fields}
         keys = decision_keys(audience.decision_ids)
         chosen, probabilities = self.policy.decide(audience.features, eligible, keys)
         self.batches.append((eligible, chosen, probabilities))
@@ -112,13 +104,6 @@ class VWLearner:
         self.policy.learn(contexts[rows], eligible, chosen, probabilities, rewards)
         learned[rows] = True
         self.learned = learned
-
-
-def _eligible(catalog: Catalog, field: str, audience: Audience) -> np.ndarray:
-    n = len(audience.decision_ids)
-    if field != "channel":
-        return np.ones((n, len(catalog.values[field])), dtype=bool)
-    return np.stack([audience.opt_ins[catalog.channel_opt_in[c]] for c in catalog.values[field]], 1)
 
 
 def _core(algorithm: str, catalog: Catalog, names: tuple[str, ...], send_nothing: bool) -> Learner:
@@ -299,7 +284,7 @@ def main() -> None:
     jobs = []
     for seed in range(args.seeds):
         for scenario in args.scenarios:
-            names = list(OURS)
+            names = list(ALGORITHMS)
             if scenario == "base":
                 names += [f"vw_{s}" for s in vw_settings]
             if scenario == "send_nothing":

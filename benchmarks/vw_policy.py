@@ -29,9 +29,9 @@ import numpy.typing as npt
 from vowpalwabbit import Workspace, pyvw
 
 from decisioning.keyed_random import draw_index, keyed_uniforms
+from decisioning.policies.base import unique_rows
 
 FloatArray = npt.NDArray[np.float64]
-IndexArray = npt.NDArray[np.intp]
 Mask = npt.NDArray[np.bool_]
 
 #: Exploration settings the benchmark compares (all accepted by 9.11 ``--cb_explore_adf``).
@@ -69,16 +69,6 @@ def _learn(workspace: Workspace, text: str) -> None:
     examples = pyvw.pylibvw.vw._parse(workspace, text)
     pyvw.pylibvw.vw.learn_multi(workspace, examples)
     pyvw.pylibvw.vw._finish_example_multi_ex(workspace, examples)
-
-
-def _patterns(rows: Mask) -> tuple[Mask, IndexArray]:
-    """Distinct boolean rows (k, w) and each row's pattern number (n,)."""
-    if rows.shape[1] > 62:
-        patterns, inverse = np.unique(rows, axis=0, return_inverse=True)
-        return patterns, inverse.reshape(-1)
-    codes = rows.astype(np.int64) @ (np.int64(1) << np.arange(rows.shape[1], dtype=np.int64))
-    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-    return rows[first], inverse
 
 
 class VowpalWabbitPolicy:
@@ -159,7 +149,7 @@ class VowpalWabbitPolicy:
         probabilities: dict[str, np.ndarray] = {}
         for stream, (field, workspace) in enumerate(self._workspaces.items()):
             mask = self._eligible(field, eligible, n)
-            patterns, inverse = _patterns(mask)
+            patterns, inverse = unique_rows(mask)
             lines = np.asarray(self._lines[field], dtype=object)
             blocks = ["\n" + "\n".join(lines[pattern]) for pattern in patterns]
             # pmf is over the eligible values in catalog order: a boolean scatter restores
@@ -205,7 +195,7 @@ class VowpalWabbitPolicy:
             lines = np.asarray(self._lines[field], dtype=object)
             positions = np.arange(mask.shape[1])
             # Eligible lines before and after the chosen one, per distinct (eligible, choice).
-            patterns, inverse = _patterns(np.hstack([mask, positions == index[:, None]]))
+            patterns, inverse = unique_rows(np.hstack([mask, positions == index[:, None]]))
             heads: list[str] = []
             tails: list[str] = []
             for pattern in patterns:

@@ -96,7 +96,7 @@ def decide(
     for stream, field in enumerate(catalog.fields):
         model = models[field]
         scores = Scores(model, _model_features(audience, model.feature_names))
-        eligible = _eligible(field, catalog, audience)
+        eligible = eligible_values(field, catalog, audience)
         seed = int(hashlib.sha1(f"{model_version}|{field}".encode()).hexdigest()[:15], 16)
         p = policy.action_probabilities(scores, eligible, seed)
         index = draw_index(p, keyed_uniforms(keys, stream))
@@ -186,7 +186,7 @@ def _check_floor(config: Config, catalog: Catalog) -> None:
             )
 
 
-def _eligible(field: str, catalog: Catalog, audience: Audience) -> npt.NDArray[np.bool_]:
+def eligible_values(field: str, catalog: Catalog, audience: Audience) -> npt.NDArray[np.bool_]:
     """Which values each customer may get, shape (n, V): opt-ins for channels (sending
     nothing is always allowed), all values otherwise."""
     n, values = len(audience.decision_ids), catalog.values[field]

@@ -89,6 +89,17 @@ class Policy(ABC):
         """Unfloored probabilities, shape (n, V); ineligible entries are ignored."""
 
 
+def unique_rows(rows: Mask) -> tuple[Mask, npt.NDArray[np.intp]]:
+    """Distinct boolean rows (k, w) and each row's pattern number (n,): as integer codes
+    when they fit in 62 bits, a row-wise ``np.unique`` otherwise."""
+    if rows.shape[1] > 62:
+        patterns, inverse = np.unique(rows, axis=0, return_inverse=True)
+        return patterns, inverse.reshape(-1)
+    codes = rows.astype(np.int64) @ (np.int64(1) << np.arange(rows.shape[1], dtype=np.int64))
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    return rows[first], inverse.reshape(-1)
+
+
 def uniform(eligible: Mask) -> Array:
     """Every eligible value equally likely: p_v = 1/k."""
     p: Array = eligible / eligible.sum(axis=1, keepdims=True).astype(np.float64)

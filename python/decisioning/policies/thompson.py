@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from decisioning.policies.base import Array, Mask, Policy, Scores
+from decisioning.policies.base import Array, Mask, Policy, Scores, unique_rows
 
 
 class ThompsonSampling(Policy):
@@ -47,12 +47,10 @@ class CampaignThompsonSampling(ThompsonSampling):
     contextual = False
 
     def _probabilities(self, scores: Scores, eligible: Mask, seed: int) -> Array:
-        codes = eligible @ (1 << np.arange(eligible.shape[1]))
-        unique, first_row, which = np.unique(codes, return_index=True, return_inverse=True)
+        patterns, which = unique_rows(eligible)
         one = Scores(scores.model, scores.features[:1])
-        mean = np.repeat(one.mean, len(unique), axis=0)
-        sd = np.repeat(one.sd, len(unique), axis=0)
-        patterns = eligible[first_row]
+        mean = np.repeat(one.mean, len(patterns), axis=0)
+        sd = np.repeat(one.sd, len(patterns), axis=0)
         per_pattern = win_probabilities(mean, sd, patterns, self.draws, seed, self.chunk_size)
         p: Array = per_pattern[which]
         return p
