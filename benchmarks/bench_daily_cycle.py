@@ -17,44 +17,21 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 
+from dbt_process import run_dbt
 from decisioning.demo import create_sources, simulate_day
-from decisioning.project import DATABASE_ENV, Project
+from decisioning.project import Project
 from decisioning.world import generate_world
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 START = dt.date(2026, 1, 1)
 SETTINGS = {"audience": {"inactive_days": None, "recontact_days": 1, "max_per_day": None}}
-
-
-def _dbt(args: list[str], database: Path, settings: dict[str, object]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MiB) of `dbt <args>` as a separate process."""
-    env = {**os.environ, DATABASE_ENV: str(database)}
-    command = [
-        str(Path(sys.executable).parent / "dbt"),
-        *args,
-        "--project-dir",
-        str(ROOT),
-        "--profiles-dir",
-        str(ROOT),
-        "--vars",
-        json.dumps({"decisioning": settings}),
-        "--quiet",
-    ]
-    started = time.perf_counter()
-    subprocess.run(command, env=env, check=True)
-    wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-    return wall, peak
 
 
 def bench(customers: int, workdir: Path) -> dict[str, object]:
@@ -70,11 +47,11 @@ def bench(customers: int, workdir: Path) -> dict[str, object]:
         events = con.execute("select count(*) from raw.product_events").fetchone()
     for day in range(3):
         as_of = START + dt.timedelta(days=day)
-        _dbt(["build"], database, {**settings, "as_of": as_of.isoformat()})
+        run_dbt(["build"], database, {**settings, "as_of": as_of.isoformat()})
         simulate_day(database, world, as_of, window_hours)
     settings["as_of"] = (START + dt.timedelta(days=3)).isoformat()
-    startup, _ = _dbt(["parse"], database, settings)
-    wall, peak = _dbt(["build"], database, settings)
+    startup, _, _ = run_dbt(["parse"], database, settings)
+    wall, _, peak = run_dbt(["build"], database, settings)
     run_results = json.loads((ROOT / "target" / "run_results.json").read_text())
     in_models = sum(r["execution_time"] for r in run_results["results"])
     slowest = sorted(run_results["results"], key=lambda r: -r["execution_time"])[:5]

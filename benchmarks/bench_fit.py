@@ -28,8 +28,6 @@ import math
 import os
 import platform
 import re
-import subprocess
-import sys
 import tempfile
 import time
 import zlib
@@ -39,13 +37,13 @@ from typing import Any
 import duckdb
 import yaml
 
+from dbt_process import run_dbt
 from decisioning.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 AS_OF = dt.date(2026, 7, 1)
 HISTORY_DAYS = 180  # decisions spread over this many days before as_of (all windows closed)
-DATABASE_ENV = "DECISIONING_DUCKDB_PATH"  # read by profiles.yml
 BASE_FEATURES = (
     "x_intercept",
     "x_recency",
@@ -163,12 +161,18 @@ def create_history(
         con.execute(f"""
             create temp table base as
             select
-                i,
-                md5('{campaign}-' || i) as decision_id,
-                'customer-' || ({_hash("customer")} % {max(rows // 4, 1)}) as customer_id,
-                cast('{AS_OF}' as date) - 4 - cast(i % {HISTORY_DAYS - 4} as integer)
-                    as decision_date
-            from range({rows}) as t(i)
+                *,
+                cast(decision_date as timestamp) + to_hours(cast(8 + i % 14 as bigint))
+                    as send_at_utc
+            from (
+                select
+                    i,
+                    md5('{campaign}-' || i) as decision_id,
+                    'customer-' || ({_hash("customer")} % {max(rows // 4, 1)}) as customer_id,
+                    cast('{AS_OF}' as date) - 4 - cast(i % {HISTORY_DAYS - 4} as integer)
+                        as decision_date
+                from range({rows}) as t(i)
+            )
         """)
         fields = ",\n".join(f"{_pick(ids, f)} as {f}" for f, ids in actions.items())
         con.execute(f"""
@@ -180,8 +184,7 @@ def create_history(
                 decision_date,
                 false as is_holdout,
                 {fields},
-                cast(decision_date as timestamp) + to_hours(cast(8 + i % 14 as bigint))
-                    as send_at_utc,
+                send_at_utc,
                 0.01 + 0.5 * {u("propensity")} as propensity,
                 0.3 * {u("expected")} as expected_reward,
                 'thompson_sampling' as algorithm,
@@ -202,8 +205,7 @@ def create_history(
                     decision_id,
                     customer_id,
                     decision_date,
-                    cast(decision_date as timestamp) + to_hours(cast(8 + i % 14 as bigint))
-                        as send_at_utc,
+                    send_at_utc,
                     case when {u("delivered")} < 0.97 then 1 else 0 end as delivered,
                     case when {u("open")} < 0.25 then 1 else 0 end as opened,
                     case when {u("open")} < 0.06 then 1 else 0 end as clicked,
@@ -242,36 +244,6 @@ def create_audience(database: Path, names: list[str]) -> None:
         )
 
 
-def _dbt(
-    args: list[str], database: Path, settings: dict[str, Any], project_dir: Path, workdir: Path
-) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds and peak RSS (MiB) of `dbt <args>` as a separate process."""
-    env = {**os.environ, DATABASE_ENV: str(database)}
-    command = [
-        str(Path(sys.executable).parent / "dbt"),
-        *args,
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir if (project_dir / "profiles.yml").exists() else ROOT),
-        "--target-path",
-        str(workdir / "target"),
-        "--log-path",
-        str(workdir / "logs"),
-        "--vars",
-        json.dumps({"decisioning": settings}),
-        "--quiet",
-    ]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise subprocess.CalledProcessError(process.returncode, command)
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
-
-
 def bench(
     database: Path, rows: int, n_features: int, project_dir: Path, workdir: Path, repeat: int
 ) -> dict[str, object]:
@@ -280,14 +252,14 @@ def bench(
     settings = settings_for(project_dir, n_features)
     config = load_config(settings)
     create_audience(database, feature_names(config))
-    _dbt(["build", "--select", "+action_catalog"], database, settings, project_dir, workdir)
-    startup, _, _ = _dbt(["parse"], database, settings, project_dir, workdir)
+    run_dbt(["build", "--select", "+action_catalog"], database, settings, project_dir, workdir)
+    startup, _, _ = run_dbt(["parse"], database, settings, project_dir, workdir)
     selection = ["--select", "policy_statistics", "policy_model"]
     best: dict[str, object] = {}
     best_wall = math.inf
     for _ in range(repeat):
         load = os.getloadavg()[0]
-        wall, cpu, peak = _dbt(["build", *selection], database, settings, project_dir, workdir)
+        wall, cpu, peak = run_dbt(["build", *selection], database, settings, project_dir, workdir)
         if wall >= best_wall:
             continue
         best_wall = wall
