@@ -197,14 +197,16 @@ class RunSettings:
     )
 
 
-def send_times(world: World, customer_ids: np.ndarray, slots: np.ndarray, day: dt.date) -> Any:
-    """UTC send time of each decision, as ``decision_log`` schedules it: the slot's local
-    hour on the customer's local date at as_of (next day if already past); send nothing
-    at as_of 00:00 UTC."""
-    hours = pd.read_csv(ROOT / "seeds/send_slots.csv").set_index("send_slot")["local_hour"]
-    tz = world.customers.set_index("customer_id").loc[customer_ids, "timezone"].to_numpy()
+SLOT_HOURS = pd.read_csv(ROOT / "seeds/send_slots.csv").set_index("send_slot")["local_hour"]
+
+
+def send_times(tz: np.ndarray, slots: np.ndarray, day: dt.date) -> Any:
+    """UTC send time of each decision (customer time zones ``tz``, send ``slots``), as
+    ``decision_log`` schedules it: the slot's local hour on the customer's local date at
+    as_of (next day if already past); send nothing at as_of 00:00 UTC."""
+    hours = SLOT_HOURS
     as_of = pd.Timestamp(day, tz="UTC")
-    out = np.full(len(customer_ids), as_of.tz_localize(None).to_datetime64())
+    out = np.full(len(tz), as_of.tz_localize(None).to_datetime64())
     for zone in np.unique(tz):
         rows = (tz == zone) & pd.notna(slots)
         if not rows.any():
@@ -241,7 +243,9 @@ def run(
     rng = np.random.default_rng([seed, 7])
     ids = features.index.to_numpy(dtype=object)
     x = features.to_numpy(dtype=float)
-    opt_ins = world.customers.set_index("customer_id").loc[ids, list(OPT_INS)].to_numpy(bool)
+    customers = world.customers.set_index("customer_id").loc[ids]
+    opt_ins = customers[list(OPT_INS)].to_numpy(bool)
+    timezones = customers["timezone"].to_numpy(dtype=object)
     reachable = opt_ins.any(axis=1)
     last_decided = np.full(len(ids), -10_000)
     logs: list[pd.DataFrame] = []
@@ -268,7 +272,7 @@ def run(
         )
         decisions = learner.decide(day, audience, as_of)
         silent = (decisions["channel"] == SEND_NOTHING).to_numpy()
-        send_at = send_times(world, ids[who], decisions["send_slot"].to_numpy(dtype=object), as_of)
+        send_at = send_times(timezones[who], decisions["send_slot"].to_numpy(dtype=object), as_of)
         actions = {
             f: np.where(silent, "" if f == "channel" else None, decisions[f].to_numpy(dtype=object))
             for f in FIELDS
