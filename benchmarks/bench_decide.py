@@ -59,8 +59,7 @@ def audience(n: int, seed: int = 0) -> Audience:
     return Audience(
         decision_ids=ids,
         customer_ids=ids,
-        is_holdout=np.zeros(n, dtype=bool),
-        opt_ins={"email_opt_in": email, "push_opt_in": push, "sms_opt_in": sms},
+        flags={"email_opt_in": email, "push_opt_in": push, "sms_opt_in": sms},
         features=features.astype(np.float32),
         feature_names=("x_intercept", *(f"x_{i}" for i in range(1, D))),
     )

@@ -245,8 +245,7 @@ def model_ceiling(
     audience = Audience(
         decision_ids=np.array([f"{i:032x}" for i in range(size)]),
         customer_ids=features.index.to_numpy()[test].astype(str),
-        is_holdout=np.zeros(size, dtype=bool),
-        opt_ins={c: opt[c].to_numpy(bool)[test] for c in OPT_INS},
+        flags={c: opt[c].to_numpy(bool)[test] for c in OPT_INS},
         features=features.to_numpy(float)[test],
         feature_names=names,
     )

@@ -265,8 +265,7 @@ def run(
         audience = Audience(
             decision_ids=np.array(keys),
             customer_ids=ids[who].astype(str),
-            is_holdout=np.zeros(len(who), dtype=bool),
-            opt_ins={c: opt_ins[who, k] for k, c in enumerate(OPT_INS)},
+            flags={c: opt_ins[who, k] for k, c in enumerate(OPT_INS)},
             features=x[who],
             feature_names=tuple(features.columns),
         )

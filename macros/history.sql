@@ -17,13 +17,19 @@
       cast(null as varchar) as campaign_id,
       cast(null as varchar) as customer_id,
       cast(null as date) as decision_date,
+      cast(null as varchar) as decision_group,
       cast(null as boolean) as is_holdout,
       {% for field in decision_fields() -%}
       cast(null as varchar) as {{ field }},
       {% endfor -%}
+      cast(null as varchar) as timezone,
       cast(null as timestamp) as send_at_utc,
+      {% for field in decision_fields() -%}
+      cast(null as double) as {{ field }}_propensity,
+      {% endfor -%}
       cast(null as double) as propensity,
       cast(null as double) as expected_reward,
+      cast(null as boolean) as is_exploration,
       cast(null as varchar) as algorithm,
       cast(null as varchar) as model_version,
       cast(null as timestamp) as logged_at

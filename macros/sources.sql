@@ -30,11 +30,25 @@
   {{- return(mapping.get(column, column)) -}}
 {% endmacro %}
 
+{#- The contract's columns; customers also need every column a channel requires. -#}
 {% macro decisioning_contract_columns(table) %}
   {%- set contract = {
-      'customers': ['customer_id', 'created_at', 'timezone', 'email_opt_in', 'push_opt_in', 'sms_opt_in'],
+      'customers': ['customer_id', 'created_at', 'timezone', 'email_opt_in', 'push_opt_in', 'sms_opt_in']
+                   + channel_requirement_columns(),
       'product_events': ['customer_id', 'event_name', 'occurred_at', 'value'],
       'message_events': ['decision_id', 'customer_id', 'event_type', 'occurred_at'],
+      'suppressions': ['customer_id', 'reason', 'expires_at'],
   } -%}
   {{ return(contract[table]) }}
+{% endmacro %}
+
+{#- Customer columns that must be true for a channel (guardrails.channels.<c>.requires). -#}
+{% macro channel_requirement_columns() %}
+  {%- set columns = [] -%}
+  {%- for rules in decisioning_config()['guardrails']['channels'].values() -%}
+    {%- for column in (rules or {}).get('requires', []) if column not in columns -%}
+      {%- do columns.append(column) -%}
+    {%- endfor -%}
+  {%- endfor -%}
+  {{ return(columns | sort) }}
 {% endmacro %}

@@ -11,7 +11,7 @@ import pytest
 
 from decisioning.catalog import Catalog
 from decisioning.config import Config, load_config
-from decisioning.decide import Audience
+from decisioning.decide import HOLDOUT, POLICY, Audience
 from decisioning.posterior import statistics_frame as core_statistics_frame
 
 FIELDS = ("channel", "send_slot", "subject_line", "greeting", "offer")
@@ -59,10 +59,10 @@ def make_audience(n: int, d: int = 4, seed: int = 0, holdout_share: float = 0.2)
     return Audience(
         decision_ids=np.array([md5(f"winback|{c}|2026-01-10") for c in customers]),
         customer_ids=customers,
-        is_holdout=rng.random(n) < holdout_share,
-        opt_ins={"email_opt_in": email, "push_opt_in": push, "sms_opt_in": sms},
+        flags={"email_opt_in": email, "push_opt_in": push, "sms_opt_in": sms},
         features=features,
         feature_names=tuple(f"x_{i}" for i in range(d)),
+        groups=np.where(rng.random(n) < holdout_share, HOLDOUT, POLICY).astype(np.int8),
     )
 
 

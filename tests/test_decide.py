@@ -11,7 +11,7 @@ import pytest
 
 from decisioning.catalog import Catalog, CatalogError
 from decisioning.config import Config, ConfigError, load_config
-from decisioning.decide import decide, empty_decisions
+from decisioning.decide import HOLDOUT, POLICY, USUAL, decide, empty_decisions
 from decisioning.keyed_random import decision_keys, keyed_uniforms
 from decisioning.policies import Scores, make_policy
 from decisioning.posterior import FieldModel, fit_models
@@ -38,30 +38,38 @@ def test_one_decision_per_customer_with_valid_columns(catalog, config, audience)
     assert frame["decision_id"].is_unique
     assert list(frame.columns) == list(empty_decisions(catalog.fields).columns)
     assert ((frame["propensity"] > 0) & (frame["propensity"] <= 1)).all()
-    for field in FIELDS:
-        assert set(frame[field]) <= set(catalog.values[field])
-
-
-def test_holdout_gets_the_default_action_with_propensity_one(catalog, config, audience) -> None:  # type: ignore[no-untyped-def]
-    frame = decide(audience, _models(catalog), catalog, config, "v1")
-    holdout = frame[frame["is_holdout"]]
-    assert len(holdout) == audience.is_holdout.sum() > 0
-    assert (holdout["propensity"] == 1.0).all()
-    assert (holdout["algorithm"] == "holdout_default").all()
+    assert set(frame["channel"]) <= {*catalog.values["channel"], "none"}  # none: the holdout
     for field in FIELDS[1:]:
-        assert (holdout[field] == DEFAULT_ACTION[field]).all()
-    # Holdout customers without email fall back to their first eligible channel.
-    no_email = ~audience.opt_ins["email_opt_in"][audience.is_holdout]
-    first = np.where(audience.opt_ins["push_opt_in"], "push", "sms")[audience.is_holdout]
-    expected = np.where(no_email, first, "email")
-    assert (holdout["channel"].to_numpy() == expected).all()
+        assert set(frame[field].dropna()) <= set(catalog.values[field])
+
+
+def test_holdout_gets_nothing_and_business_as_usual_the_default_action(catalog, config) -> None:  # type: ignore[no-untyped-def]
+    audience = make_audience(4000)
+    codes = np.random.default_rng(5).choice(
+        [POLICY, HOLDOUT, USUAL], len(audience), p=[0.6, 0.2, 0.2]
+    )
+    audience = dataclasses.replace(audience, groups=codes.astype(np.int8))
+    frame = decide(audience, _models(catalog), catalog, config, "v1")
+    holdout = frame[(codes == HOLDOUT)]
+    assert len(holdout) > 0 and holdout["is_holdout"].all()
+    assert (holdout["channel"] == "none").all() and holdout[list(FIELDS[1:])].isna().all().all()
+    assert (holdout["propensity"] == 1.0).all() and (holdout["algorithm"] == "holdout").all()
+    usual = frame[codes == USUAL]
+    assert (usual["propensity"] == 1.0).all() and (usual["algorithm"] == "business_as_usual").all()
+    for field in FIELDS[1:]:
+        assert (usual[field] == DEFAULT_ACTION[field]).all()
+    # Customers without email fall back to their first eligible channel.
+    flags = {k: v[codes == USUAL] for k, v in audience.flags.items()}
+    first = np.where(flags["push_opt_in"], "push", "sms")
+    expected = np.where(flags["email_opt_in"], "email", first)
+    assert (usual["channel"].to_numpy() == expected).all()
 
 
 def test_channels_respect_opt_ins(catalog, config, audience) -> None:  # type: ignore[no-untyped-def]
     frame = decide(audience, _models(catalog), catalog, config, "v1")
     for channel in ("email", "push", "sms"):
         chosen = frame["channel"].to_numpy() == channel
-        assert audience.opt_ins[f"{channel}_opt_in"][chosen].all()
+        assert audience.flags[f"{channel}_opt_in"][chosen].all()
 
 
 def test_propensity_is_the_product_of_the_fields_probabilities(catalog, config, audience) -> None:  # type: ignore[no-untyped-def]
@@ -72,7 +80,7 @@ def test_propensity_is_the_product_of_the_fields_probabilities(catalog, config, 
     expected = np.ones(len(frame))
     for field in FIELDS:
         eligible = (
-            np.stack([audience.opt_ins[f"{c}_opt_in"] for c in catalog.values["channel"]], axis=1)
+            np.stack([audience.flags[f"{c}_opt_in"] for c in catalog.values["channel"]], axis=1)
             if field == "channel"
             else np.ones((len(frame), len(catalog.values[field])), dtype=bool)
         )
@@ -81,6 +89,7 @@ def test_propensity_is_the_product_of_the_fields_probabilities(catalog, config, 
         index = pd.Index(catalog.values[field]).get_indexer(frame[field])
         expected *= p[np.arange(len(frame)), index]
     policy_rows = ~frame["is_holdout"].to_numpy()
+    assert np.allclose(frame["channel_propensity"][policy_rows], 1 / 3, atol=1)  # a probability
     assert np.allclose(frame["propensity"].to_numpy()[policy_rows], expected[policy_rows])
 
 
@@ -107,8 +116,8 @@ def test_decisions_are_reproducible_and_independent_of_row_order(catalog, config
         audience,
         decision_ids=audience.decision_ids[order],
         customer_ids=audience.customer_ids[order],
-        is_holdout=audience.is_holdout[order],
-        opt_ins={k: v[order] for k, v in audience.opt_ins.items()},
+        groups=audience.group_codes()[order],
+        flags={k: v[order] for k, v in audience.flags.items()},
         features=audience.features[order],
     )
     second = decide(shuffled, models, catalog, config, "v1").set_index("decision_id")
@@ -122,7 +131,7 @@ def test_draws_use_the_decision_ids_own_uniforms(catalog, audience) -> None:  # 
             "holdout": {"share": 0.0},
         }
     )
-    audience = dataclasses.replace(audience, is_holdout=np.zeros(len(audience.is_holdout), bool))
+    audience = dataclasses.replace(audience, groups=None)
     frame = decide(audience, _models(catalog), catalog, config, "v1")
     u = keyed_uniforms(decision_keys(audience.decision_ids), stream=FIELDS.index("offer"))
     assert (frame["offer"].to_numpy() == np.array(["o1", "o2", "o3"])[(u * 3).astype(int)]).all()
@@ -136,11 +145,13 @@ def test_a_floor_too_high_for_the_catalog_is_a_config_error(catalog, audience) -
 
 def test_default_action_errors_name_the_field(catalog, audience) -> None:  # type: ignore[no-untyped-def]
     broken = {**DEFAULT_ACTION, "offer": "o9"}
-    config: Config = load_config({"holdout": {"share": 0.2, "default_action": broken}})
+    config: Config = load_config(
+        {"holdout": {"business_as_usual_share": 0.2, "default_action": broken}}
+    )
     with pytest.raises(ConfigError, match=r"default_action.offer: 'o9' is not an active offer"):
         decide(audience, _models(catalog), catalog, config, "v1")
     partial = {k: v for k, v in DEFAULT_ACTION.items() if k != "greeting"}
-    config = load_config({"holdout": {"share": 0.2, "default_action": partial}})
+    config = load_config({"holdout": {"business_as_usual_share": 0.2, "default_action": partial}})
     with pytest.raises(ConfigError, match="default_action: missing greeting"):
         decide(audience, _models(catalog), catalog, config, "v1")
 
@@ -160,11 +171,13 @@ def test_a_field_without_active_values_is_a_catalog_error() -> None:
         Catalog.from_frame(frame, ("channel", "send_slot", "offer"))
 
 
-def test_customers_without_an_eligible_channel_are_refused(catalog, config, audience) -> None:  # type: ignore[no-untyped-def]
-    for column in audience.opt_ins.values():
+def test_customers_without_an_eligible_channel_are_skipped(catalog, config, audience) -> None:  # type: ignore[no-untyped-def]
+    for column in audience.flags.values():
         column[:3] = False
-    with pytest.raises(ValueError, match="3 audience rows have no eligible channel"):
-        decide(audience, _models(catalog), catalog, config, "v1")
+    frame = decide(audience, _models(catalog), catalog, config, "v1")
+    assert (frame["skip_reason"].iloc[:3] == "no_eligible_channel").all()
+    assert frame["skip_reason"].iloc[3:].isna().all()
+    assert frame[["channel", "propensity"]].iloc[:3].isna().all().all()
 
 
 def test_features_must_match_the_model(catalog, config) -> None:  # type: ignore[no-untyped-def]
@@ -190,9 +203,9 @@ def test_send_nothing_is_a_channel_that_leaves_the_message_empty(audience) -> No
     decisions = decide(audience, _models(catalog), catalog, config, "v1")
     silent = (decisions["channel"] == "none").to_numpy()
     policy_rows = ~decisions["is_holdout"].to_numpy()
-    eligible = np.stack([audience.opt_ins[f"{c}_opt_in"] for c in ("email", "push", "sms")], 1)
+    eligible = np.stack([audience.flags[f"{c}_opt_in"] for c in ("email", "push", "sms")], 1)
     k = eligible.sum(axis=1) + 1  # sending nothing is always eligible
-    assert silent[policy_rows].any() and not silent[~policy_rows].any()
+    assert silent[policy_rows].any() and silent[~policy_rows].all()  # the holdout: nothing
     assert (
         decisions.loc[silent, ["send_slot", "subject_line", "greeting", "offer"]].isna().all().all()
     )

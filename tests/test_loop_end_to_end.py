@@ -83,18 +83,22 @@ def test_one_decision_per_audience_customer_per_day(runs) -> None:  # type: igno
     assert (gaps >= pd.Timedelta(days=SETTINGS["audience"]["recontact_days"])).all()
 
 
-def test_holdout_share_within_binomial_bounds_and_stable_per_customer(runs) -> None:  # type: ignore[no-untyped-def]
+def test_groups_within_binomial_bounds_and_stable_per_customer(runs) -> None:  # type: ignore[no-untyped-def]
     result, _ = runs["thompson_sampling"]
     log = _query(
         result.database,
-        "select customer_id, is_holdout, propensity, algorithm from main.decision_log",
+        "select customer_id, decision_group, channel, propensity, algorithm from main.decision_log",
     )
-    per_customer = log.groupby("customer_id")["is_holdout"].agg(["min", "max"])
-    assert (per_customer["min"] == per_customer["max"]).all(), "holdout flips for a customer"
-    n, share = len(per_customer), per_customer["max"].mean()
-    assert abs(share - 0.1) < 4 * math.sqrt(0.1 * 0.9 / n)
-    holdout = log[log["is_holdout"]]
-    assert (holdout["algorithm"] == "holdout_default").all() and (holdout["propensity"] == 1).all()
+    per_customer = log.groupby("customer_id")["decision_group"].agg(["min", "max"])
+    assert (per_customer["min"] == per_customer["max"]).all(), "group flips for a customer"
+    n = len(per_customer)
+    # dbt_project.yml: holdout 10%, business as usual 10%; 4 sd (+1 for rounding) bounds.
+    for group, share in (("holdout", 0.1), ("business_as_usual", 0.1)):
+        count = (per_customer["max"] == group).sum()
+        assert abs(count - n * share) <= 4 * math.sqrt(n * share * (1 - share)) + 1
+    holdout = log[log["decision_group"] == "holdout"]
+    assert (holdout["channel"] == "none").all() and (holdout["propensity"] == 1).all()
+    assert (holdout["algorithm"] == "holdout").all()
 
 
 def test_sql_statistics_equal_the_cores_on_the_logged_history(runs) -> None:  # type: ignore[no-untyped-def]
@@ -171,12 +175,13 @@ def _snapshot(database: Path) -> dict[str, pd.DataFrame]:
         "decision_log": "decision_id",
         "decision_contexts": "decision_id",
         "decisions_to_sync": "decision_id",
+        "decision_skips": "decision_id",
         "rewards": "decision_id",
         "policy_model": "field, value_id, parameter, row_index, col_index",
     }
     return {
         t: _query(database, f"select * exclude (logged_at) from main.{t} order by {k}")
-        if t == "decision_log"
+        if t in ("decision_log", "decision_skips")
         else _query(database, f"select * from main.{t} order by {k}")
         for t, k in tables.items()
     }
@@ -270,7 +275,7 @@ def test_bad_rows_are_ignored_and_counted_and_bad_sources_fail_with_a_clear_mess
     }
     project.build(last)
     before, log_before = _quality(result.database), _snapshot(result.database)["decision_log"]
-    assert before["audience_without_eligible_channel"] > 0  # the world has customers with no opt-in
+    assert before["audience_skipped_today"] > 0  # the world has customers with no opt-in
     with duckdb.connect(str(result.database)) as con:
         con.execute(
             "insert into raw.message_events values "

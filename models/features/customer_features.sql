@@ -98,6 +98,9 @@ final as (
         {%- for class in opt_in_classes %}
         {{ class }}_opt_in and not {{ class }}_unsubscribed as {{ class }}_opt_in,
         {%- endfor %}
+        {%- for column in channel_requirement_columns() %}
+        {{ column }},
+        {%- endfor %}
         -- The feature vector, each on a scale of about one (see README, "Features").
         1.0 as x_intercept,
         ln(1 + least(days_since_last_event, 365)) / ln(366) as x_recency,

@@ -47,10 +47,11 @@ checks as (
     where created_at >= {{ as_of }}
     union all
     select
-        'audience_without_eligible_channel',
-        'No decision made; listed in decision_skips.',
+        'audience_skipped_today',
+        'No decision made (guardrails, suppression, no channel); reasons in decision_skips.',
         count(*)
     from {{ ref('decision_skips') }}
+    where decision_date = {{ as_of_date() }}
 )
 
 select * from checks

@@ -13,6 +13,7 @@ with decisions as (
         campaign_id,
         customer_id,
         decision_date,
+        coalesce(decision_group, case when is_holdout then 'holdout' else 'policy' end) as decision_group,
         is_holdout,
         send_at_utc,
         {{ add_hours('send_at_utc', reward['attribution_window_hours']) }} as window_end_at
@@ -78,6 +79,7 @@ final as (
         campaign_id,
         customer_id,
         decision_date,
+        decision_group,
         is_holdout,
         send_at_utc,
         window_end_at,

@@ -10,6 +10,9 @@ renamed as (
         coalesce(cast({{ source_column('customers', 'email_opt_in') }} as boolean), false) as email_opt_in,
         coalesce(cast({{ source_column('customers', 'push_opt_in') }} as boolean), false) as push_opt_in,
         coalesce(cast({{ source_column('customers', 'sms_opt_in') }} as boolean), false) as sms_opt_in,
+        {%- for column in channel_requirement_columns() %}
+        coalesce(cast({{ source_column('customers', column) }} as boolean), false) as {{ column }},
+        {%- endfor %}
         {%- set features = decisioning_config()['features'] %}
         {%- for attribute in features['categorical'] | sort %}
         cast({{ attribute }} as varchar) as {{ attribute }},

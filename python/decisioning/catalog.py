@@ -96,7 +96,7 @@ class Catalog:
         if missing:
             raise ConfigError(
                 f"decisioning.holdout.default_action: missing {', '.join(missing)}. "
-                "The holdout group gets this action; set one catalog id per field."
+                "The business-as-usual group gets this action; set one catalog id per field."
             )
         extra = sorted(set(action) - set(self.fields))
         if extra:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "product_events": ("customer_id", "event_name", "occurred_at", "value"),
     "message_events": ("decision_id", "customer_id", "event_type", "occurred_at"),
+    "suppressions": ("customer_id", "reason", "expires_at"),
 }
 FIXED_FIELDS = ("channel", "send_slot")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -48,6 +50,7 @@ DEFAULTS: dict[str, Any] = {
         "customers": {"table": "customers", "columns": {}},
         "product_events": {"table": "product_events", "columns": {}},
         "message_events": {"table": "message_events", "columns": {}},
+        "suppressions": {"table": None, "columns": {}},
     },
     "features": {"lookback_days": 90, "categorical": {}, "numeric": []},
     "audience": {"inactive_days": None, "recontact_days": 7, "max_per_day": None},
@@ -68,8 +71,21 @@ DEFAULTS: dict[str, Any] = {
         "send_nothing": False,
     },
     "message_fields": ["subject_line", "greeting", "offer"],
-    "holdout": {"share": 0.1, "salt": "holdout-v1", "default_action": {}},
+    "holdout": {
+        "share": 0.1,
+        "salt": "holdout-v1",
+        "business_as_usual_share": 0.0,
+        "default_action": {},
+    },
+    "guardrails": {
+        "frequency_caps": [],
+        "quiet_hours": None,
+        "channels": {},
+        "budgets": [],
+        "max_exploration_share": None,
+    },
 }
+_TIME_OF_DAY = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
 class ConfigError(ValueError):
@@ -91,9 +107,79 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class HoldoutConfig:
+    """Groups by a salted hash u of the customer id: holdout (no message) when
+    ``u < share``, business as usual (``default_action``) when ``u < share +
+    business_as_usual_share``, the policy otherwise."""
+
     share: float
     salt: str
+    business_as_usual_share: float
     default_action: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FrequencyCap:
+    """At most ``max_messages`` per customer in any ``days`` x 24 h (of ``channel`` only,
+    when set), counting every campaign in the decision log."""
+
+    max_messages: int
+    days: int
+    channel: str | None
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Local times of day when nothing is sent, ``[start, end)`` in minutes after
+    midnight; wraps past midnight when ``start > end``."""
+
+    start_minute: int
+    end_minute: int
+
+    def contains(self, minute: Any) -> Any:
+        """Whether local time(s) of day ``minute`` fall in the quiet hours."""
+        if self.start_minute <= self.end_minute:
+            return (minute >= self.start_minute) & (minute < self.end_minute)
+        return (minute >= self.start_minute) | (minute < self.end_minute)
+
+
+@dataclass(frozen=True)
+class ChannelRules:
+    """Per-channel guardrails: a cost in reward units the channel must earn, its own
+    quiet hours (on top of the campaign's), and customer columns that must be true."""
+
+    cost: float
+    quiet_hours: QuietHours | None
+    requires: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """At most ``max_count`` decisions a day, or ``max_share`` of the day's decisions, may
+    get ``value`` of ``field``."""
+
+    field: str
+    value: str
+    max_count: int | None
+    max_share: float | None
+
+    def limit(self, decisions: int) -> int:
+        """The day's limit when ``decisions`` are made that day."""
+        if self.max_count is not None:
+            return self.max_count
+        return math.floor((self.max_share or 0.0) * decisions + 1e-9)
+
+
+@dataclass(frozen=True)
+class GuardrailsConfig:
+    frequency_caps: tuple[FrequencyCap, ...]
+    quiet_hours: QuietHours | None
+    channels: dict[str, ChannelRules]
+    budgets: tuple[Budget, ...]
+    max_exploration_share: float | None
+
+    def channel_cost(self, channel: str) -> float:
+        rules = self.channels.get(channel)
+        return rules.cost if rules else 0.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +191,7 @@ class Config:
     message_fields: tuple[str, ...]
     policy: PolicyConfig
     holdout: HoldoutConfig
+    guardrails: GuardrailsConfig
     reward_weights: dict[str, float]
     attribution_window_hours: float
     raw: dict[str, Any]
@@ -160,6 +247,7 @@ def load_config(
         message_fields=_message_fields(raw["message_fields"]),
         policy=_policy(raw["policy"]),
         holdout=_holdout(raw["holdout"]),
+        guardrails=_guardrails(raw["guardrails"], FIXED_FIELDS + tuple(raw["message_fields"])),
         reward_weights=_weights(raw["reward"]["weights"]),
         attribution_window_hours=_positive(
             raw["reward"]["attribution_window_hours"], "reward.attribution_window_hours"
@@ -280,11 +368,155 @@ def _holdout(h: Mapping[str, Any]) -> HoldoutConfig:
         )
     if not h["salt"]:
         raise ConfigError("decisioning.holdout.salt: must be non-empty text.")
+    share = _share(h["share"], "holdout.share")
+    usual = _share(h["business_as_usual_share"], "holdout.business_as_usual_share")
+    if share + usual >= 1:
+        raise ConfigError(
+            f"decisioning.holdout: share ({share:g}) + business_as_usual_share ({usual:g}) "
+            "must leave the policy some customers (sum below 1)."
+        )
     return HoldoutConfig(
-        share=_share(h["share"], "holdout.share"),
-        salt=str(h["salt"]),
-        default_action=dict(action),
+        share=share, salt=str(h["salt"]), business_as_usual_share=usual, default_action=dict(action)
     )
+
+
+def _guardrails(g: Mapping[str, Any], fields: tuple[str, ...]) -> GuardrailsConfig:
+    ceiling = g["max_exploration_share"]
+    if ceiling is not None:
+        ceiling = _probability(ceiling, "guardrails.max_exploration_share")
+    channels = g["channels"]
+    if not isinstance(channels, Mapping):
+        raise ConfigError(
+            "decisioning.guardrails.channels: expected a mapping of channel id to rules, e.g. "
+            "{sms: {cost: 0.05}}."
+        )
+    return GuardrailsConfig(
+        frequency_caps=tuple(
+            _frequency_cap(cap, f"guardrails.frequency_caps[{i}]")
+            for i, cap in enumerate(g["frequency_caps"])
+        ),
+        quiet_hours=_quiet_hours(g["quiet_hours"], "guardrails.quiet_hours"),
+        channels={
+            str(c): _channel_rules(rules, f"guardrails.channels.{c}")
+            for c, rules in channels.items()
+        },
+        budgets=_budgets(g["budgets"], fields),
+        max_exploration_share=ceiling,
+    )
+
+
+def _settings(value: Any, where: str, known: Mapping[str, Any], example: str) -> dict[str, Any]:
+    """A mapping with only ``known`` keys, over their defaults."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"decisioning.{where}: expected a mapping like {example}, got {value!r}.")
+    unknown = sorted(set(value) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"decisioning.{where}: unknown setting(s) {unknown}. Known here: {', '.join(known)}."
+        )
+    return {**known, **value}
+
+
+def _whole(value: Any, where: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"decisioning.{where}: need a whole number >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _frequency_cap(value: Any, where: str) -> FrequencyCap:
+    cap = _settings(
+        value,
+        where,
+        {"max_messages": None, "days": None, "channel": None},
+        "{max_messages: 3, days: 7}",
+    )
+    channel = cap["channel"]
+    if channel is not None and not isinstance(channel, str):
+        raise ConfigError(f"decisioning.{where}.channel: expected a channel id, got {channel!r}.")
+    return FrequencyCap(
+        max_messages=_whole(cap["max_messages"], f"{where}.max_messages"),
+        days=_whole(cap["days"], f"{where}.days"),
+        channel=channel,
+    )
+
+
+def _quiet_hours(value: Any, where: str) -> QuietHours | None:
+    if value is None:
+        return None
+    hours = _settings(value, where, {"start": None, "end": None}, '{start: "21:00", end: "08:00"}')
+    minutes = []
+    for key in ("start", "end"):
+        match = _TIME_OF_DAY.match(str(hours[key]))
+        if not isinstance(hours[key], str) or not match:
+            raise ConfigError(
+                f'decisioning.{where}.{key}: expected a local time like "21:00", '
+                f"got {hours[key]!r}."
+            )
+        minutes.append(int(match[1]) * 60 + int(match[2]))
+    if minutes[0] == minutes[1]:
+        raise ConfigError(f"decisioning.{where}: start and end are equal; remove the setting.")
+    return QuietHours(*minutes)
+
+
+def _channel_rules(value: Any, where: str) -> ChannelRules:
+    rules = _settings(
+        value, where, {"cost": 0.0, "quiet_hours": None, "requires": []}, "{cost: 0.05}"
+    )
+    cost = rules["cost"]
+    if isinstance(cost, bool) or not isinstance(cost, int | float) or cost < 0:
+        raise ConfigError(
+            f"decisioning.{where}.cost: expected a number >= 0 (reward units), got {cost!r}."
+        )
+    requires = rules["requires"]
+    if not isinstance(requires, list):
+        raise ConfigError(
+            f"decisioning.{where}.requires: list customer columns that must be true, "
+            f"e.g. [has_app_token]; got {requires!r}."
+        )
+    return ChannelRules(
+        cost=float(cost),
+        quiet_hours=_quiet_hours(rules["quiet_hours"], f"{where}.quiet_hours"),
+        requires=tuple(_identifier(c, f"{where}.requires[]") for c in requires),
+    )
+
+
+def _budgets(value: list[Any], fields: tuple[str, ...]) -> tuple[Budget, ...]:
+    budgets = []
+    for i, item in enumerate(value):
+        where = f"guardrails.budgets[{i}]"
+        b = _settings(
+            item,
+            where,
+            {"field": None, "value": None, "max_count": None, "max_share": None},
+            "{field: offer, value: of_discount_20, max_share: 0.05}",
+        )
+        if b["field"] not in fields:
+            raise ConfigError(
+                f"decisioning.{where}.field: {b['field']!r} is not a decided field. "
+                f"Choose one of: {', '.join(fields)}."
+            )
+        if not isinstance(b["value"], str):
+            raise ConfigError(
+                f"decisioning.{where}.value: expected a catalog id, got {b['value']!r}."
+            )
+        if (b["max_count"] is None) == (b["max_share"] is None):
+            raise ConfigError(f"decisioning.{where}: set exactly one of max_count and max_share.")
+        budgets.append(
+            Budget(
+                field=b["field"],
+                value=b["value"],
+                max_count=None
+                if b["max_count"] is None
+                else _whole(b["max_count"], f"{where}.max_count", 0),
+                max_share=None
+                if b["max_share"] is None
+                else _probability(b["max_share"], f"{where}.max_share"),
+            )
+        )
+    keys = [(b.field, b.value) for b in budgets]
+    if len(set(keys)) != len(keys):
+        raise ConfigError("decisioning.guardrails.budgets: one budget per field value.")
+    return tuple(budgets)
 
 
 def _weights(weights: Mapping[str, Any]) -> dict[str, float]:

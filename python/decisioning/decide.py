@@ -5,14 +5,15 @@ decomposed by field: each field's values have their own reward model and are dra
 independently, so the work is linear in the number of values, not their product. The
 decomposition assumes the fields' effects on reward add up (no interactions between, say,
 subject line and offer); each field's model learns the value's effect averaged over the
-policy's choices for the other fields. The action's propensity is the product of the
-fields' probabilities, the exact probability it was drawn with.
+policy's choices for the other fields. The logged propensity is the exact probability
+the action was drawn with, under every guardrail (``decisioning.guardrails``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,36 +23,80 @@ import pyarrow as pa
 
 from decisioning.catalog import SEND_NOTHING, Catalog
 from decisioning.config import Config, ConfigError
-from decisioning.keyed_random import decision_keys, draw_index, keyed_uniforms
-from decisioning.policies import Scores, make_policy
+from decisioning.guardrails import (
+    Distribution,
+    FieldDraw,
+    SendOptions,
+    SendTimes,
+    Usage,
+    budget_limits,
+    check_guardrails,
+    draw_with_budgets,
+    explorers,
+    send_options,
+)
+from decisioning.keyed_random import decision_keys, keyed_uniforms
+from decisioning.policies import Policy, Scores, make_policy
 from decisioning.posterior import FieldModel
+
+GROUPS = ("policy", "holdout", "business_as_usual")
+"""Decision groups, by salted hash of the customer id (model ``audience``): the policy
+decides; the holdout is sent nothing; business as usual gets the default action."""
+POLICY, HOLDOUT, USUAL = range(3)
+EXPLORE_STREAM = 1_000
+"""Keyed-uniform streams: field k draws on stream k, the explorer ranking on this one and
+the budget arrival order of field k on ``ARRIVAL_STREAM + k``."""
+ARRIVAL_STREAM = 1_001
 
 
 @dataclass(frozen=True)
 class Audience:
-    """Today's decidable customers: ids, holdout flags, opt-ins and features (n, d)."""
+    """Today's audience: ids, features (n, d) and boolean customer ``flags`` (opt-ins and
+    the columns channels require), with the decision ``groups`` (codes into ``GROUPS``,
+    default all policy), time zones, and the suppression reason of suppressed customers
+    (null otherwise)."""
 
     decision_ids: Any  # text: numpy, pandas or Arrow strings
     customer_ids: Any
-    is_holdout: npt.NDArray[np.bool_]
-    opt_ins: dict[str, npt.NDArray[np.bool_]]
+    flags: dict[str, npt.NDArray[np.bool_]]
     features: npt.NDArray[np.floating[Any]]
     feature_names: tuple[str, ...]
+    groups: npt.NDArray[np.int8] | None = None
+    timezones: Any = None
+    suppressed: Any = None
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> Audience:
-        """From the ``audience`` model (only rows with an eligible channel)."""
+    def from_frame(cls, frame: pd.DataFrame, required: tuple[str, ...] = ()) -> Audience:
+        """From the ``audience`` model; ``required``: the channels' ``requires`` columns."""
         names = tuple(c for c in frame.columns if c.startswith("x_"))
+        flags = [c for c in frame.columns if c.endswith("_opt_in")] + list(required)
+        groups = pd.Index(GROUPS).get_indexer(pd.Index(frame["decision_group"].astype(str)))
         return cls(
             decision_ids=_text(frame["decision_id"]),
             customer_ids=_text(frame["customer_id"]),
-            is_holdout=frame["is_holdout"].to_numpy(dtype=bool),
-            opt_ins={
-                c: frame[c].to_numpy(dtype=bool) for c in frame.columns if c.endswith("_opt_in")
-            },
+            flags={c: frame[c].fillna(False).to_numpy(dtype=bool) for c in flags},
             features=frame[list(names)].to_numpy(dtype=np.float32),
             feature_names=names,
+            groups=groups.astype(np.int8),
+            timezones=_text(frame["timezone"]),
+            suppressed=frame["suppression_reason"].to_numpy(dtype=object),
         )
+
+    def __len__(self) -> int:
+        return len(self.decision_ids)
+
+    def group_codes(self) -> npt.NDArray[np.int8]:
+        return self.groups if self.groups is not None else np.zeros(len(self), dtype=np.int8)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What guardrails need besides the audience: the slots' send times per time zone,
+    the frequency caps' (row, channel, slot) blocks, and what was logged today already."""
+
+    send_times: SendTimes | None = None
+    blocks: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]] | None = None
+    usage: Usage = Usage()
 
 
 def decide(
@@ -61,73 +106,270 @@ def decide(
     config: Config,
     model_version: str,
     days_running: int = 0,
+    limits: Limits | None = None,
 ) -> pd.DataFrame:
-    """One row per audience customer: the chosen value per field, propensity, expected reward.
+    """One row per audience customer: the chosen value per field and its probability, the
+    joint propensity, the expected reward, or why the customer was skipped.
 
-    Policy group: value ``v`` of field ``f`` is drawn with probability ``p_f(v | x)`` by
-    inverse CDF of a uniform keyed by the decision id; propensity ``prod_f p_f(a_f | x)``
-    over the fields that apply (only the channel when it is ``none``, send nothing).
-    Holdout group: the configured default action (channel falls back to the first eligible
-    channel in catalog order), propensity 1. Expected reward, additive across fields:
+    Guardrails first (``decisioning.guardrails``): each customer's channel x slot options;
+    customers without any are skipped. Policy group: field f's value is drawn from
+    ``p_f(v | x)`` by inverse CDF of a uniform keyed by the decision id (channel, then the
+    slot among the drawn channel's allowed slots, then the message fields; only the
+    channel when it is ``none``). Under an exploration ceiling only a share q of the
+    policy group draws; the rest take the greedy value ``g_f`` (best posterior mean less
+    the channel's cost), so field f's probability is ``P_f(v) = q p_f(v) + (1 - q) 1[v =
+    g_f]`` and the action's
 
-    .. math:: \\hat r = \\bar b + \\sum_f (m_f(a_f) - b_f), \\quad b_f = \\sum_v p_f(v) m_f(v)
+    .. math:: \\pi(a) = q \\prod_f p_f(a_f) + (1 - q) \\prod_f 1[a_f = g_f]
 
-    with posterior means ``m_f`` and ``bar b`` the mean of the ``b_f`` (for send nothing,
-    the channel model's mean of ``none``). ``days_running``: days since the campaign's
-    first decision (A/B-then-commit's clock).
+    Holdout: channel ``none``, propensity 1. Business as usual: the default action (the
+    first allowed value where it is not), propensity 1. Expected reward, additive across
+    fields: ``b + sum_f (m_f(a_f) - b_f)``, ``b_f = sum_v P_f(v) m_f(v)``, b their mean.
+    ``days_running``: days since the campaign's first decision (A/B-then-commit's clock).
     """
+    limits = limits or Limits()
     _check_floor(config, catalog)
+    check_guardrails(config, catalog)
     first = next(iter(models.values()), None)
     if first is not None and not set(first.feature_names) <= set(audience.feature_names):
         raise ValueError(
             "policy_model was trained on different features than the audience has; "
             "rebuild it (dbt build --select policy_statistics+)."
         )
-    n = len(audience.decision_ids)
-    rows = np.arange(n)
-    policy = make_policy(config.policy, days_running)
-    keys = decision_keys(audience.decision_ids)
-    holdout = audience.is_holdout
-    default = catalog.default_action(config.holdout.default_action) if holdout.any() else {}
-    chosen: dict[str, pd.api.extensions.ExtensionArray] = {}
-    propensity = np.ones(n)
-    predicted, baselines, fields_applied = np.zeros(n), np.zeros(n), np.zeros(n)
-    silent = np.zeros(n, dtype=bool)
-    for stream, field in enumerate(catalog.fields):
-        model = models[field]
-        scores = Scores(model, _model_features(audience, model.feature_names))
-        eligible = eligible_values(field, catalog, audience)
-        seed = int(hashlib.sha1(f"{model_version}|{field}".encode()).hexdigest()[:15], 16)
-        p = policy.action_probabilities(scores, eligible, seed)
-        index = draw_index(p, keyed_uniforms(keys, stream))
-        if field in default:
-            index = np.where(holdout, _default_index(field, default, eligible), index)
-        if field == "channel" and SEND_NOTHING in model.value_ids:
-            silent = index == model.value_ids.index(SEND_NOTHING)
-        applies = np.ones(n, dtype=bool) if field == "channel" else ~silent
-        propensity *= np.where(holdout | ~applies, 1.0, p[rows, index])
-        means = scores.mean
-        predicted += np.where(applies, means[rows, index], 0.0)
-        baselines += np.where(applies, (p * means).sum(axis=1), 0.0)
-        fields_applied += applies
-        chosen[field] = _labels(model.value_ids, index, applies)
-    expected = baselines / np.maximum(fields_applied, 1) + predicted - baselines
-    frame = pd.DataFrame(
-        {
-            "decision_id": _text(audience.decision_ids),
-            "campaign_id": _labels((config.campaign_id,), np.zeros(n, dtype=np.intp)),
-            "customer_id": _text(audience.customer_ids),
-            "decision_date": pd.Timestamp(config.as_of),
-            "is_holdout": holdout,
-            **chosen,
-            "propensity": propensity,
-            "expected_reward": expected,
-            "algorithm": _labels((policy.name, "holdout_default"), holdout.astype(np.intp)),
-            "model_version": _labels((model_version,), np.zeros(n, dtype=np.intp)),
-        }
+    options = send_options(
+        catalog,
+        config.guardrails,
+        audience.flags,
+        audience.timezones,
+        limits.send_times,
+        limits.blocks,
     )
-    frame["decision_date"] = frame["decision_date"].dt.date
-    return frame
+    skip = options.skip.copy()
+    detail = np.full(len(audience), None, dtype=object)
+    if audience.suppressed is not None:
+        suppressed = pd.notna(audience.suppressed)
+        skip[suppressed], detail[suppressed] = "suppressed", audience.suppressed[suppressed]
+    batch = _Batch(audience, models, catalog, config, model_version, days_running, limits)
+    for _ in range(len(audience) + 1):  # budget skips shrink the day's limits: fixed point
+        draws = batch.draw(options, skip == None)  # noqa: E711 (element-wise)
+        if not draws.skipped.any():
+            break
+        skip[draws.skipped] = "budget_exhausted"
+    return batch.frame(draws, options, skip, detail)
+
+
+@dataclass
+class _Draws:
+    """One pass over the batch: each field's draw (full-length arrays), the rows each
+    field applies to, who explored with what share ``q``, and rows budgets skipped."""
+
+    fields: dict[str, FieldDraw]
+    applies: dict[str, npt.NDArray[np.bool_]]
+    live: npt.NDArray[np.bool_]
+    designated: npt.NDArray[np.bool_]
+    q: float
+    skipped: npt.NDArray[np.bool_]
+
+
+class _Batch:
+    """The day's batch: draws every field for the live rows, then lays out the table."""
+
+    def __init__(
+        self,
+        audience: Audience,
+        models: dict[str, FieldModel],
+        catalog: Catalog,
+        config: Config,
+        model_version: str,
+        days_running: int,
+        limits: Limits,
+    ) -> None:
+        self.audience, self.models, self.catalog, self.config = audience, models, catalog, config
+        self.model_version, self.days_running, self.limits = model_version, days_running, limits
+        self.keys = decision_keys(audience.decision_ids)
+        self.groups = audience.group_codes()
+        holdout = config.holdout
+        usual = (self.groups == USUAL).any() or holdout.business_as_usual_share > 0
+        self.default = (
+            catalog.default_action(holdout.default_action)
+            if usual or holdout.default_action
+            else {}
+        )
+        channels = catalog.values["channel"]
+        self.channel_labels = channels if SEND_NOTHING in channels else (*channels, SEND_NOTHING)
+        self.policy_name = make_policy(config.policy, days_running).name
+
+    def draw(self, options: SendOptions, live: npt.NDArray[np.bool_]) -> _Draws:
+        n, groups, usage = len(self.audience), self.groups, self.limits.usage
+        designated, q = self._explorers(live & (groups == POLICY))
+        floor = self.config.policy.propensity_floor / q if q > 0 else 0.0
+        most = max(len(v) for v in self.catalog.values.values())
+        settings = replace(self.config.policy, propensity_floor=min(floor, 1.0 / most))
+        policy = make_policy(settings, self.days_running)
+        decisions = int(live.sum()) + usage.decisions
+        rows = live & (groups != HOLDOUT)
+        skipped = np.zeros(n, dtype=bool)
+        fields: dict[str, FieldDraw] = {}
+        applies: dict[str, npt.NDArray[np.bool_]] = {}
+        for stream, field in enumerate(self.catalog.fields):
+            values = self.catalog.values[field]
+            eligible = self._eligible(field, options, fields)
+            forced = np.full(n, -1, dtype=np.intp)
+            if field in self.default:
+                forced[groups == USUAL] = self.default[field]
+            budgets = self.config.guardrails.budgets
+            remaining = budget_limits(budgets, field, values, decisions, usage)
+            order = np.flatnonzero(rows)
+            if remaining:
+                arrival = keyed_uniforms(self.keys[order], ARRIVAL_STREAM + stream)
+                order = order[np.argsort(arrival, kind="stable")]
+            draw = draw_with_budgets(
+                self._distribution(policy, field),
+                eligible,
+                order,
+                keyed_uniforms(self.keys, stream),
+                designated,
+                q,
+                forced,
+                remaining,
+            )
+            skipped |= draw.skipped
+            rows &= ~draw.skipped
+            fields[field], applies[field] = draw, rows.copy()
+            if field == "channel" and SEND_NOTHING in values:
+                rows &= draw.index != values.index(SEND_NOTHING)
+        return _Draws(fields, applies, live & ~skipped, designated, q, skipped)
+
+    def _explorers(self, policy_rows: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.bool_], float]:
+        """Who draws from the policy, and the share q of the policy group that does."""
+        ceiling = self.config.guardrails.max_exploration_share
+        n_policy = int(policy_rows.sum())
+        if ceiling is None:
+            return policy_rows, 1.0
+        usage = self.limits.usage
+        count = math.floor(ceiling * (n_policy + usage.policy_decisions) + 1e-9)
+        count -= usage.explorations
+        designated = explorers(keyed_uniforms(self.keys, EXPLORE_STREAM), policy_rows, count)
+        return designated, (int(designated.sum()) / n_policy if n_policy else 0.0)
+
+    def _eligible(
+        self, field: str, options: SendOptions, drawn: dict[str, FieldDraw]
+    ) -> npt.NDArray[np.bool_]:
+        """(n, V): channels with an allowed slot (and sending nothing, when allowed); the
+        drawn channel's allowed slots; every message variant."""
+        n, values = len(self.audience), self.catalog.values[field]
+        if field == "channel":
+            real = options.channels()
+            if SEND_NOTHING in values:
+                return np.column_stack([real, np.ones(n, dtype=bool)])
+            return real
+        if field == "send_slot":
+            channel = np.minimum(drawn["channel"].index, options.allowed.shape[1] - 1)
+            return options.allowed[np.arange(n), channel, :]
+        return np.ones((n, len(values)), dtype=bool)
+
+    def _distribution(self, policy: Policy, field: str) -> Distribution:
+        model = self.models[field]
+        features = _model_features(self.audience, model.feature_names)
+        cost = self._cost(field)
+        seed = int(hashlib.sha1(f"{self.model_version}|{field}".encode()).hexdigest()[:15], 16)
+
+        def distribution(
+            rows: npt.NDArray[np.intp], eligible: npt.NDArray[np.bool_]
+        ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
+            x = features if len(rows) == len(features) and rows[-1] == len(rows) - 1 else None
+            scores = Scores(model, features[rows] if x is None else x, cost)
+            p = policy.action_probabilities(scores, eligible, seed)
+            greedy = np.where(eligible, scores.mean, -np.inf).argmax(axis=1)
+            return p, greedy
+
+        return distribution
+
+    def _cost(self, field: str) -> npt.NDArray[np.float64] | None:
+        if field != "channel" or not self.config.guardrails.channels:
+            return None
+        rules = self.config.guardrails
+        return np.array([rules.channel_cost(c) for c in self.catalog.values["channel"]])
+
+    def frame(
+        self,
+        draws: _Draws,
+        options: SendOptions,
+        skip: npt.NDArray[np.object_],
+        detail: npt.NDArray[np.object_],
+    ) -> pd.DataFrame:
+        n, groups, live = len(self.audience), self.groups, draws.live
+        rows = np.arange(n)
+        policy = live & (groups == POLICY)
+        joint_draw, joint_greedy = np.ones(n), np.ones(n)
+        predicted, baselines, fields_applied = np.zeros(n), np.zeros(n), np.zeros(n)
+        explored = np.zeros(n, dtype=bool)
+        columns: dict[str, Any] = {}
+        for field in self.catalog.fields:
+            draw, applies = draws.fields[field], draws.applies[field]
+            labels = self.channel_labels if field == "channel" else self.catalog.values[field]
+            index = draw.index
+            if field == "channel":
+                index = np.where(live & (groups == HOLDOUT), len(labels) - 1, index)
+                columns[field] = _labels(labels, index, live)
+            else:
+                columns[field] = _labels(labels, index, applies)
+            joint_draw *= np.where(applies, draw.p[rows, draw.index], 1.0)
+            joint_greedy *= np.where(applies, draw.index == draw.greedy, 1.0)
+            explored |= applies & (draw.index != draw.greedy)
+            propensity = np.where(applies, draw.propensity, np.nan)
+            columns[f"{field}_propensity"] = np.where(live & (groups == HOLDOUT), 1.0, propensity)
+            means = Scores(
+                self.models[field], _model_features(self.audience, self.models[field].feature_names)
+            ).mean
+            mixture = draws.q * draw.p
+            mixture[rows, draw.greedy] += 1 - draws.q
+            predicted += np.where(applies, means[rows, draw.index], 0.0)
+            baselines += np.where(applies, (mixture * means).sum(axis=1), 0.0)
+            fields_applied += applies
+        joint = draws.q * joint_draw + (1 - draws.q) * joint_greedy
+        expected = baselines / np.maximum(fields_applied, 1) + predicted - baselines
+        algorithm = np.select([groups == HOLDOUT, groups == USUAL], [1, 2], 0).astype(np.intp)
+        frame = pd.DataFrame(
+            {
+                "decision_id": _text(self.audience.decision_ids),
+                "campaign_id": _labels((self.config.campaign_id,), np.zeros(n, dtype=np.intp)),
+                "customer_id": _text(self.audience.customer_ids),
+                "decision_date": pd.Timestamp(self.config.as_of),
+                "decision_group": _labels(GROUPS, groups.astype(np.intp)),
+                "is_holdout": groups == HOLDOUT,
+                "timezone": _text(self.audience.timezones)
+                if self.audience.timezones is not None
+                else _labels(("",), np.zeros(n, dtype=np.intp), np.zeros(n, dtype=bool)),
+                **{f: columns[f] for f in self.catalog.fields},
+                "send_at_utc": self._send_at(draws, options),
+                **{f"{f}_propensity": columns[f"{f}_propensity"] for f in self.catalog.fields},
+                "propensity": np.where(policy, joint, np.where(live, 1.0, np.nan)),
+                "expected_reward": np.where(live, expected, np.nan),
+                "is_exploration": policy & explored,
+                "algorithm": _labels(
+                    (self.policy_name, "holdout", "business_as_usual"), algorithm, live
+                ),
+                "model_version": _labels((self.model_version,), np.zeros(n, dtype=np.intp)),
+                "skip_reason": pd.array(skip, dtype="string[pyarrow]"),
+                "skip_detail": pd.array(detail, dtype="string[pyarrow]"),
+            }
+        )
+        frame["decision_date"] = frame["decision_date"].dt.date
+        return frame
+
+    def _send_at(self, draws: _Draws, options: SendOptions) -> npt.NDArray[np.datetime64]:
+        """The slot's UTC time in the customer's zone; as_of 00:00 UTC when nothing is sent
+        (the window of organic conversions starts there); NaT when skipped."""
+        n = len(self.audience)
+        send_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+        sent = draws.applies["send_slot"]
+        times = self.limits.send_times
+        if times is not None and sent.any():
+            slot = draws.fields["send_slot"].index
+            send_at[sent] = times.utc[options.zone[sent], slot[sent]]
+        send_at[draws.live & ~sent] = np.datetime64(self.config.as_of, "us")
+        return send_at
 
 
 def _labels(
@@ -166,12 +408,19 @@ def empty_decisions(catalog_fields: tuple[str, ...]) -> pd.DataFrame:
         "campaign_id": "string",
         "customer_id": "string",
         "decision_date": "date32[pyarrow]",
+        "decision_group": "string",
         "is_holdout": "bool",
+        "timezone": "string",
         **dict.fromkeys(catalog_fields, "string"),
+        "send_at_utc": "datetime64[us]",
+        **dict.fromkeys((f"{f}_propensity" for f in catalog_fields), "float64"),
         "propensity": "float64",
         "expected_reward": "float64",
+        "is_exploration": "bool",
         "algorithm": "string",
         "model_version": "string",
+        "skip_reason": "string",
+        "skip_detail": "string",
     }
     return pd.DataFrame({column: pd.Series(dtype=t) for column, t in types.items()})
 
@@ -184,37 +433,3 @@ def _check_floor(config: Config, catalog: Catalog) -> None:
                 f"decisioning.policy.propensity_floor: {floor} is above 1/{len(values)}, the "
                 f"most a floor can be with {len(values)} {field} values. Lower it."
             )
-
-
-def eligible_values(field: str, catalog: Catalog, audience: Audience) -> npt.NDArray[np.bool_]:
-    """Which values each customer may get, shape (n, V): opt-ins for channels (sending
-    nothing is always allowed), all values otherwise."""
-    n, values = len(audience.decision_ids), catalog.values[field]
-    if field != "channel":
-        return np.ones((n, len(values)), dtype=bool)
-    eligible = np.stack(
-        [
-            np.ones(n, dtype=bool)
-            if c == SEND_NOTHING
-            else audience.opt_ins[catalog.channel_opt_in[c]]
-            for c in values
-        ],
-        axis=1,
-    )
-    stranded = int((~eligible.any(axis=1)).sum())
-    if stranded:
-        raise ValueError(
-            f"{stranded} audience rows have no eligible channel; the audience model should "
-            "have sent them to decision_skips (has_eligible_channel = false)."
-        )
-    return eligible
-
-
-def _default_index(
-    field: str, default: dict[str, int], eligible: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.intp]:
-    """The default value's index, or the first eligible one where it is not eligible."""
-    preferred = np.full(len(eligible), default[field], dtype=np.intp)
-    ok = eligible[np.arange(len(eligible)), preferred]
-    index: npt.NDArray[np.intp] = np.where(ok, preferred, np.argmax(eligible, axis=1))
-    return index

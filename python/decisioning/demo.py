@@ -19,6 +19,7 @@ import pandas as pd
 
 from decisioning.catalog import SEND_NOTHING
 from decisioning.config import Config
+from decisioning.decide import GROUPS
 from decisioning.project import Project
 from decisioning.world import World, generate_world
 
@@ -60,18 +61,19 @@ def run_demo(
         daily.append(_truth(world, _decided(project.database, as_of, config), as_of, config))
     with duckdb.connect(str(project.database)) as con:
         rewards = con.sql(
-            "select decision_date, is_holdout, count(*) as decisions, avg(reward) as mean_reward "
-            "from main.rewards where is_final group by all order by all"
+            "select decision_date, decision_group, count(*) as decisions, "
+            "avg(reward) as mean_reward from main.rewards where is_final group by all order by all"
         ).df()
         traffic = con.sql(
             "select log.decision_date, log.channel, log.send_slot, log.subject_line, "
             "log.greeting, log.offer, rewards.reward "
             "from main.decision_log as log "
             "left join main.rewards on rewards.decision_id = log.decision_id "
-            "where not log.is_holdout"
+            "where log.decision_group = 'policy'"
         ).df()
         skips = con.sql(
-            "select reason, count(*) as customers from main.decision_skips group by all"
+            "select reason, count(*) as customers from main.decision_skips "
+            "group by all order by customers desc"
         ).df()
     return DemoResult(pd.DataFrame(daily), rewards, traffic, skips, project.database)
 
@@ -104,6 +106,7 @@ def create_sources(database: Path, world: World, seed: int) -> None:
         for name, frame in {
             "customers": world.customers,
             "product_events": world.history(),
+            "suppressions": demo_suppressions(world, seed),
             "message_events": pd.DataFrame(
                 {
                     "decision_id": pd.Series(dtype=str),
@@ -122,10 +125,32 @@ def create_sources(database: Path, world: World, seed: int) -> None:
         )
 
 
-def simulate_day(database: Path, world: World, as_of: dt.date, window_hours: float) -> pd.DataFrame:
+def demo_suppressions(world: World, seed: int, share: float = 0.02) -> pd.DataFrame:
+    """A suppression list as a CRM would keep it: complaints and legal holds that never
+    expire, and recent purchasers suppressed for their first week."""
+    rng = np.random.default_rng([seed, 2])
+    who = np.flatnonzero(rng.random(len(world.customers)) < share)
+    reasons = np.array(["complaint", "legal_hold", "recent_purchase"])[rng.integers(0, 3, len(who))]
+    expires = np.datetime64(world.start, "us") + rng.integers(1, 8, len(who)) * np.timedelta64(
+        1, "D"
+    )
+    expires[reasons != "recent_purchase"] = np.datetime64("NaT")
+    return pd.DataFrame(
+        {
+            "customer_id": world.customers["customer_id"].to_numpy()[who].astype(str),
+            "reason": reasons,
+            "expires_at": expires,
+        }
+    )
+
+
+def simulate_day(
+    database: Path, world: World, as_of: dt.date, window_hours: float, organic: bool = True
+) -> pd.DataFrame:
     """After the day's build: customers respond to ``decisions_to_sync`` and their message
-    events, product events (responses and organic activity) and unsubscribes land in the
-    sources, as the engagement tool and the ELT would load them. Returns today's messages."""
+    events, product events (responses and, once a day, organic activity) and unsubscribes
+    land in the sources, as the engagement tool and the ELT would load them. Returns
+    today's messages."""
     with duckdb.connect(str(database)) as con:
         sent = con.execute(
             "select * from main.decisions_to_sync where decision_date = ?", [as_of]
@@ -133,7 +158,8 @@ def simulate_day(database: Path, world: World, as_of: dt.date, window_hours: flo
         # Organic activity is loaded once, from organic_events, not again with responses.
         response = world.respond(sent, window_hours, organic=False)
         _append_rows(con, "raw.message_events", response.message_events)
-        product_events = pd.concat([response.product_events, world.organic_events(as_of)])
+        organic_events = world.organic_events(as_of) if organic else None
+        product_events = pd.concat([response.product_events, organic_events])
         _append_rows(con, "raw.product_events", product_events)
         _apply_unsubscribes(con, response.unsubscribed)
     return sent
@@ -178,8 +204,8 @@ def _truth(world: World, sent: pd.DataFrame, as_of: dt.date, config: Config) -> 
         "weights": config.reward_weights,
         "window_hours": config.attribution_window_hours,
     }
-    groups = (("policy", sent[~sent["is_holdout"]]), ("holdout", sent[sent["is_holdout"]]))
-    for group, frame in groups:
+    for group in GROUPS:
+        frame = sent[sent["decision_group"] == group]
         row[f"{group}_customers"] = len(frame)
         if frame.empty:
             row[f"{group}_expected_reward"] = row[f"{group}_expected_reward_sd"] = np.nan
@@ -204,23 +230,27 @@ def summary(result: DemoResult, print_line: Callable[[str], None] = print) -> No
     """What a marketer wants to see: reward by group per day, and where traffic went."""
     daily = result.daily
     print_line(
-        "\nExpected reward per decision (simulator's truth), policy vs holdout (default action):"
+        "\nExpected reward per decision (simulator's truth): the policy, business as usual "
+        "(the default action) and the holdout (sent nothing):"
     )
-    print_line(f"{'day':>12} {'decisions':>9} {'policy':>8} {'holdout':>8} {'oracle':>8}")
+    print_line(
+        f"{'day':>12} {'decisions':>9} {'policy':>8} {'usual':>8} {'holdout':>8} {'oracle':>8}"
+    )
     for row in daily.itertuples():
         print_line(
             f"{row.as_of!s:>12} {row.decisions:>9} {row.policy_expected_reward:>8.3f} "
-            f"{row.holdout_expected_reward:>8.3f} {row.oracle_expected_reward:>8.3f}"
+            f"{row.business_as_usual_expected_reward:>8.3f} {row.holdout_expected_reward:>8.3f} "
+            f"{row.oracle_expected_reward:>8.3f}"
         )
     if not result.rewards.empty:
         measured = result.rewards.pivot_table(
-            index="decision_date", columns="is_holdout", values="mean_reward"
-        ).rename(columns={False: "policy", True: "holdout"})
+            index="decision_date", columns="decision_group", values="mean_reward"
+        )
         print_line("\nMeasured reward in the warehouse (finalized windows, table `rewards`):")
         print_line(measured.round(3).to_string())
     _traffic_summary(result.traffic, print_line)
     if not result.skips.empty:
-        print_line("\nSkipped (no decision made), by reason, last day:")
+        print_line("\nSkipped (no decision made), by reason, all days (table decision_skips):")
         print_line(result.skips.to_string(index=False))
     print_line(f"\nDatabase: {result.database}  (tables in schema main; sources in schema raw)")
 

@@ -68,8 +68,14 @@ class Project:
         """Project settings with ``overrides`` merged on top, validated."""
         return load_config(merge_settings(self.settings, overrides or {}))
 
-    def dbt(self, args: Sequence[str], overrides: Mapping[str, Any] | None = None) -> Any:
-        """Run ``dbt <args>`` with the project settings plus ``overrides``; raise on failure."""
+    def dbt(
+        self,
+        args: Sequence[str],
+        overrides: Mapping[str, Any] | None = None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Run ``dbt <args>`` with the project settings plus ``overrides`` (and other dbt
+        ``variables``); raise on failure."""
         settings = merge_settings(self.settings, overrides or {})
         load_config(settings)  # fail before dbt writes anything
         if self._runner is None:
@@ -85,7 +91,7 @@ class Project:
                 "--profiles-dir",
                 str(self.project_dir),
                 "--vars",
-                json.dumps({"decisioning": settings}),
+                json.dumps({**(variables or {}), "decisioning": settings}),
                 "--quiet",
             ]
         )

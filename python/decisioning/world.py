@@ -824,6 +824,8 @@ def generate_world(
             "email_opt_in": email_opt,
             "push_opt_in": push_opt,
             "sms_opt_in": sms_opt,
+            # A push needs the app's device token; a separate stream keeps the rest as is.
+            "has_app_token": push_opt & (np.random.default_rng([seed, 1]).random(n) < 0.85),
             "first_name": _text(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), n)),
             "plan": _text(("annual", "monthly"), monthly.astype(np.int64)),
             "platform": _text(PLATFORMS, platform),

@@ -21,19 +21,23 @@ SD_CHUNK_ROWS = 16_384
 class Scores:
     """Posterior distribution of each value's score for a batch of customers.
 
-    The score of value v for features x is N(x' m_v, x' S_v x) (``decisioning.posterior``).
-    ``mean`` and ``sd`` (n, V) are computed on first use, once per batch, in the precision
-    of ``features`` (the audience's are float32: scores need no more, and BLAS is twice as
-    fast).
+    The score of value v for features x is N(x' m_v - c_v, x' S_v x) (``decisioning.
+    posterior``), with ``cost`` c_v (V,) the reward a value must earn to be worth it (a
+    channel's cost; none by default). ``mean`` and ``sd`` (n, V) are computed on first
+    use, once per batch, in the precision of ``features`` (the audience's are float32:
+    scores need no more, and BLAS is twice as fast).
     """
 
     model: FieldModel
     features: npt.NDArray[np.floating[Any]]
+    cost: Array | None = None
 
     @cached_property
     def mean(self) -> Array:
         x = self.features
         mean: Array = (x @ self.model.mean.T.astype(x.dtype)).astype(np.float64)
+        if self.cost is not None:
+            mean -= self.cost
         return mean
 
     @cached_property

@@ -1,10 +1,9 @@
-{#- Every audience customer with an eligible channel has exactly one decision for as_of:
-    returns the customers with none or several. A rebuild of the same day may find a
-    customer no longer decidable (say, unsubscribed since); the decision already logged
-    for them stays, and is not a failure. -#}
-{% test every_decidable_customer_decided(model) %}
+{#- Every decision made today (decisions, skipped customers aside) is in the log exactly
+    once: returns the decision ids missing or repeated. A rebuild of the same day decides
+    only customers earlier builds did not; their decisions stay as logged. -#}
+{% test every_decision_logged_once(model) %}
 with expected as (
-    select decision_id from {{ ref('audience') }} where has_eligible_channel
+    select decision_id from {{ ref('decisions') }} where skip_reason is null
 ),
 
 actual as (
