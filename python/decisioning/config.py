@@ -305,13 +305,13 @@ def _positive(value: Any, where: str) -> float:
 
 
 def _share(value: Any, where: str, upper: float = 1.0) -> float:
-    if not 0 <= value < upper:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < upper:
         raise ConfigError(f"decisioning.{where}: must be in [0, {upper:g}), got {value!r}.")
     return float(value)
 
 
 def _probability(value: Any, where: str) -> float:
-    if not 0 <= value <= 1:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
         raise ConfigError(f"decisioning.{where}: must be in [0, 1], got {value!r}.")
     return float(value)
 

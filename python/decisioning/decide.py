@@ -276,12 +276,10 @@ class _Batch:
 
         def distribution(
             rows: npt.NDArray[np.intp], eligible: npt.NDArray[np.bool_]
-        ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.intp]]:
-            x = features if len(rows) == len(features) and rows[-1] == len(rows) - 1 else None
-            scores = Scores(model, features[rows] if x is None else x, cost)
-            p = policy.action_probabilities(scores, eligible, seed)
-            greedy = np.where(eligible, scores.mean, -np.inf).argmax(axis=1)
-            return p, greedy
+        ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+            every_row = np.array_equal(rows, np.arange(len(features)))
+            scores = Scores(model, features if every_row else features[rows], cost)
+            return policy.action_probabilities(scores, eligible, seed), scores.mean
 
         return distribution
 

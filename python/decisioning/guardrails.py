@@ -283,8 +283,9 @@ class FieldDraw:
     skipped: Mask
 
 
-Distribution = Callable[[Index, Mask], tuple[npt.NDArray[np.float64], Index]]
-"""(rows, eligible (rows, V)) -> the policy's probabilities (rows, V) and greedy index."""
+Distribution = Callable[[Index, Mask], tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]
+"""(rows, eligible (rows, V)) -> the policy's probabilities and each value's score (its
+posterior mean less any cost; the greedy value has the highest), both (rows, V)."""
 
 
 def draw_with_budgets(
@@ -304,8 +305,9 @@ def draw_with_budgets(
     default, falling back to the first eligible). Its propensity is
     ``q p(a) + (1 - q) 1[a = greedy]`` (1 for forced rows). A budgeted value v with
     ``remaining[v]`` left is removed from the eligible set of every row after the one that
-    uses it up, and those rows draw again from the renormalized distribution: the
-    propensity logged is the one of the distribution each customer actually faced.
+    uses it up, and those rows draw again, with the same uniform, from the policy's
+    probabilities renormalized over the values left: the propensity logged is that of the
+    distribution each customer actually faced. The policy is evaluated once per row.
     """
     n, n_values = len(u), eligible.shape[1]
     out = FieldDraw(
@@ -319,12 +321,14 @@ def draw_with_budgets(
     for value, left in remaining.items():
         if left <= 0:
             eligible[:, value] = False
-    tail = order
+    empty = ~eligible[order].any(axis=1)
+    out.skipped[order[empty]] = True
+    tail = order[~empty]
+    policy_p, score = distribution(tail, eligible[tail])
+    position = np.zeros(n, dtype=np.intp)
+    position[tail] = np.arange(len(tail))
     while len(tail):
-        empty = ~eligible[tail].any(axis=1)
-        out.skipped[tail[empty]] = True
-        tail = tail[~empty]
-        p, greedy = distribution(tail, eligible[tail])
+        p, greedy = _restricted(policy_p[position[tail]], score[position[tail]], eligible[tail])
         chosen = np.where(draws[tail], draw_index(p, u[tail]), greedy)
         fallback = np.argmax(eligible[tail], axis=1)
         fixed = forced[tail]
@@ -342,8 +346,23 @@ def draw_with_budgets(
         spent = [v for v, left in remaining.items() if left <= 0]
         later = tail[cut:]
         eligible[later[:, None], np.array(spent)[None, :]] = False
-        tail = later
+        empty = ~eligible[later].any(axis=1)
+        out.skipped[later[empty]] = True
+        tail = later[~empty]
     return out
+
+
+def _restricted(
+    p: npt.NDArray[np.float64], score: npt.NDArray[np.float64], eligible: Mask
+) -> tuple[npt.NDArray[np.float64], Index]:
+    """The policy's probabilities renormalized over the values still ``eligible`` (all
+    on the greedy value where none of them had any), and the greedy value among them."""
+    greedy: Index = np.where(eligible, score, -np.inf).argmax(axis=1)
+    p = np.where(eligible, p, 0.0)
+    total = p.sum(axis=1, keepdims=True)
+    none_left = total[:, 0] <= 0
+    p[none_left, greedy[none_left]], total[none_left] = 1.0, 1.0
+    return p / total, greedy
 
 
 def _first_exhaustion(chosen: Index, remaining: dict[int, int]) -> int | None:
