@@ -40,6 +40,7 @@ defaults: $(INSTALLED)
 bench: $(INSTALLED) profiles.yml
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_decide.py
+	$(BIN)/python benchmarks/bench_guardrails.py
 	$(BIN)/python benchmarks/bench_fit.py
 	$(BIN)/python benchmarks/bench_learning.py
 	$(BIN)/python benchmarks/bench_daily_cycle.py

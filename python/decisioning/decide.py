@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from decisioning.catalog import SEND_NOTHING, Catalog
-from decisioning.config import Config, ConfigError
+from decisioning.config import Config, ConfigError, GuardrailsConfig
 from decisioning.guardrails import (
     Distribution,
     FieldDraw,
@@ -431,3 +431,15 @@ def _check_floor(config: Config, catalog: Catalog) -> None:
                 f"decisioning.policy.propensity_floor: {floor} is above 1/{len(values)}, the "
                 f"most a floor can be with {len(values)} {field} values. Lower it."
             )
+
+
+def eligible_values(field: str, catalog: Catalog, audience: Audience) -> npt.NDArray[np.bool_]:
+    """Which values each customer may get by consent alone, (n, V): channels by opt-in
+    (sending nothing always), every value of the other fields (benchmarks compare
+    policies on these)."""
+    n, values = len(audience), catalog.values[field]
+    if field != "channel":
+        return np.ones((n, len(values)), dtype=bool)
+    no_limits = GuardrailsConfig((), None, {}, (), None)
+    real = send_options(catalog, no_limits, audience.flags, None, None).channels()
+    return np.column_stack([real, np.ones(n, dtype=bool)]) if SEND_NOTHING in values else real
