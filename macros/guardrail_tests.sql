@@ -152,7 +152,9 @@ where explorations > floor({{ max_share }} * policy_decisions + 1e-9)
     the holdout is never sent anything (channel 'none'), and each group's share of the
     distinct customers is within z binomial standard deviations (+1 for the rounding) of
     its configured share: |k - n p| <= z sqrt(n p (1 - p)) + 1. z = 5 fails a correct
-    assignment with probability below 1e-6 per group. -#}
+    assignment with probability below 1e-6 per group; z = none skips the share check (for
+    rows whose selection the treatment itself may have changed: a win-back audience keeps
+    the holdout customers that messages would have brought back). -#}
 {% test holdout_integrity(model, salt, share, business_as_usual_share=0, z=5, customer_column='customer_id', where=none) %}
 {%- set u = hash_to_unit_interval("'" ~ salt ~ "|' || " ~ customer_column) %}
 with checked as (
@@ -209,8 +211,8 @@ select
     'share ' || cast(customers as varchar) || ' of ' || cast(total as varchar)
         || ' outside binomial bounds' as violation
 from shares
-where abs(customers - total * expected_share)
-    > {{ z }} * sqrt(total * expected_share * (1 - expected_share)) + 1
+where {% if z is none %}false{% else %}abs(customers - total * expected_share)
+    > {{ z }} * sqrt(total * expected_share * (1 - expected_share)) + 1{% endif %}
 {% endtest %}
 
 {#- What the project's guardrail tests (tests/dbt/guardrail_*.sql) check: decision_log,
