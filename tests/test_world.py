@@ -122,7 +122,7 @@ def actions_of(decisions: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def test_customers_follow_the_source_contract(world: World) -> None:
     c = world.customers
-    attributes = ["first_name", "plan", "platform", "age"]
+    attributes = ["has_app_token", "first_name", "plan", "platform", "age"]
     assert list(c.columns) == [*SOURCE_COLUMNS["customers"], *attributes]
     for name in ("customer_id", "timezone", "first_name", "plan", "platform"):
         assert c[name].dtype == TEXT, name
