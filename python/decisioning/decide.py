@@ -122,7 +122,7 @@ def decide(
 
     .. math:: \\pi(a) = q \\prod_f p_f(a_f) + (1 - q) \\prod_f 1[a_f = g_f]
 
-    Holdout: channel ``none``, propensity 1. Business as usual: the default action (the
+    Holdout: channel ``none``, propensity 1, no expected reward. Business as usual: the default action (the
     first allowed value where it is not), propensity 1. Expected reward, additive across
     fields: ``b + sum_f (m_f(a_f) - b_f)``, ``b_f = sum_v P_f(v) m_f(v)``, b their mean.
     ``days_running``: days since the campaign's first decision (A/B-then-commit's clock).
@@ -343,7 +343,7 @@ class _Batch:
                 "send_at_utc": self._send_at(draws, options),
                 **{f"{f}_propensity": columns[f"{f}_propensity"] for f in self.catalog.fields},
                 "propensity": np.where(policy, joint, np.where(live, 1.0, np.nan)),
-                "expected_reward": np.where(live, expected, np.nan),
+                "expected_reward": np.where(live & (groups != HOLDOUT), expected, np.nan),
                 "is_exploration": policy & explored,
                 "algorithm": _labels(
                     (self.policy_name, "holdout", "business_as_usual"), algorithm, live
