@@ -122,9 +122,10 @@ def decide(
 
     .. math:: \\pi(a) = q \\prod_f p_f(a_f) + (1 - q) \\prod_f 1[a_f = g_f]
 
-    Holdout: channel ``none``, propensity 1, no expected reward. Business as usual: the default action (the
-    first allowed value where it is not), propensity 1. Expected reward, additive across
-    fields: ``b + sum_f (m_f(a_f) - b_f)``, ``b_f = sum_v P_f(v) m_f(v)``, b their mean.
+    Holdout: channel ``none``, propensity 1, no expected reward. Business as usual: the
+    default action (the first allowed value where it is not), propensity 1. Expected
+    reward, additive across fields: ``b + sum_f (m_f(a_f) - b_f)``, ``b_f = sum_v P_f(v)
+    m_f(v)``, b their mean.
     ``days_running``: days since the campaign's first decision (A/B-then-commit's clock).
     """
     limits = limits or Limits()
