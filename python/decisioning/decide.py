@@ -260,10 +260,7 @@ class _Batch:
         drawn channel's allowed slots; every message variant."""
         n, values = len(self.audience), self.catalog.values[field]
         if field == "channel":
-            real = options.channels()
-            if SEND_NOTHING in values:
-                return np.column_stack([real, np.ones(n, dtype=bool)])
-            return real
+            return _channel_eligibility(options, values)
         if field == "send_slot":
             channel = np.minimum(drawn["channel"].index, options.allowed.shape[1] - 1)
             return options.allowed[np.arange(n), channel, :]
@@ -318,9 +315,8 @@ class _Batch:
             explored |= applies & (draw.index != draw.greedy)
             propensity = np.where(applies, draw.propensity, np.nan)
             columns[f"{field}_propensity"] = np.where(live & (groups == HOLDOUT), 1.0, propensity)
-            means = Scores(
-                self.models[field], _model_features(self.audience, self.models[field].feature_names)
-            ).mean
+            cost = self._cost(field)
+            means = draw.score if cost is None else draw.score + cost  # the model's own means
             mixture = draws.q * draw.p
             mixture[rows, draw.greedy] += 1 - draws.q
             predicted += np.where(applies, means[rows, draw.index], 0.0)
@@ -442,5 +438,14 @@ def eligible_values(field: str, catalog: Catalog, audience: Audience) -> npt.NDA
     if field != "channel":
         return np.ones((n, len(values)), dtype=bool)
     no_limits = GuardrailsConfig((), None, {}, (), None)
-    real = send_options(catalog, no_limits, audience.flags, None, None).channels()
-    return np.column_stack([real, np.ones(n, dtype=bool)]) if SEND_NOTHING in values else real
+    options = send_options(catalog, no_limits, audience.flags, None, None)
+    return _channel_eligibility(options, values)
+
+
+def _channel_eligibility(options: SendOptions, values: tuple[str, ...]) -> npt.NDArray[np.bool_]:
+    """(n, channels): a channel with an allowed slot; sending nothing, where it is a value,
+    always."""
+    real = options.channels()
+    if SEND_NOTHING not in values:
+        return real
+    return np.column_stack([real, np.ones(len(real), dtype=bool)])

@@ -274,11 +274,13 @@ def explorers(u: npt.NDArray[np.float64], policy_rows: Mask, count: int) -> Mask
 class FieldDraw:
     """One field's outcome for the rows it was drawn for: the chosen index, the probability
     it had (``propensity``, the mixture of drawing and greedy), the distribution drawn
-    from (``p``) and the greedy index, and rows skipped because budgets left no value."""
+    from (``p``), each value's score (``score``, from the distribution) and the greedy
+    index, and rows skipped because budgets left no value."""
 
     index: Index
     propensity: npt.NDArray[np.float64]
     p: npt.NDArray[np.float64]
+    score: npt.NDArray[np.float64]
     greedy: Index
     skipped: Mask
 
@@ -314,6 +316,7 @@ def draw_with_budgets(
         np.zeros(n, dtype=np.intp),
         np.ones(n),
         np.zeros((n, n_values)),
+        np.zeros((n, n_values)),
         np.zeros(n, dtype=np.intp),
         np.zeros(n, dtype=bool),
     )
@@ -325,6 +328,7 @@ def draw_with_budgets(
     out.skipped[order[empty]] = True
     tail = order[~empty]
     policy_p, score = distribution(tail, eligible[tail])
+    out.score[tail] = score
     position = np.zeros(n, dtype=np.intp)
     position[tail] = np.arange(len(tail))
     while len(tail):
