@@ -737,16 +737,16 @@ def _expected_options(audience: Audience, blocks: Any) -> tuple[Mask, Any]:
     return allowed, skip
 
 
+def _guarded_decide(catalog: Catalog, n: int, seed: int) -> tuple[Audience, Any, Any]:
+    """A guarded audience, its cap blocks, and decide()'s frame under GUARDED."""
+    audience, blocks = _guarded_audience(n, seed=seed)
+    limits = Limits(send_times=SEND_TIMES, blocks=blocks)
+    frame = decide(audience, _models(catalog), catalog, _config(GUARDED), "v1", limits=limits)
+    return audience, blocks, frame
+
+
 def test_decisions_only_use_allowed_channel_slot_pairs(catalog) -> None:  # type: ignore[no-untyped-def]
-    audience, blocks = _guarded_audience(4_000, seed=7)
-    frame = decide(
-        audience,
-        _models(catalog),
-        catalog,
-        _config(GUARDED),
-        "v1",
-        limits=Limits(send_times=SEND_TIMES, blocks=blocks),
-    )
+    audience, blocks, frame = _guarded_decide(catalog, 4_000, seed=7)
     allowed, skip = _expected_options(audience, blocks)
     assert frame["skip_reason"].to_numpy(dtype=object, na_value=None).tolist() == skip.tolist()
     skipped = skip != None  # noqa: E711 (element-wise)
@@ -780,15 +780,7 @@ def test_decisions_only_use_allowed_channel_slot_pairs(catalog) -> None:  # type
 
 
 def test_holdout_business_as_usual_and_suppressed_rows(catalog) -> None:  # type: ignore[no-untyped-def]
-    audience, blocks = _guarded_audience(3_000, seed=11)
-    frame = decide(
-        audience,
-        _models(catalog),
-        catalog,
-        _config(GUARDED),
-        "v1",
-        limits=Limits(send_times=SEND_TIMES, blocks=blocks),
-    )
+    audience, blocks, frame = _guarded_decide(catalog, 3_000, seed=11)
     allowed, skip = _expected_options(audience, blocks)
     live = skip == None  # noqa: E711 (element-wise)
     groups = audience.group_codes()
