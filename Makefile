@@ -19,8 +19,12 @@ profiles.yml: profiles.example.yml
 demo: $(INSTALLED) profiles.yml
 	$(BIN)/decisioning demo $(ARGS)
 
-## test: lint, then every test (pytest drives dbt for the end-to-end and dbt tests)
+## test: lint, then every test (pytest drives dbt for the end-to-end and dbt tests, and
+## Debian's Chromium for the report: installed here when missing; without it tests fail)
+test: export DECISIONING_REQUIRE_CHROMIUM := 1
 test: $(INSTALLED) profiles.yml lint
+	command -v chromium >/dev/null || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium)
 	$(BIN)/pytest
 
 lint: $(INSTALLED)
@@ -46,4 +50,4 @@ bench: $(INSTALLED) profiles.yml
 	$(BIN)/python benchmarks/bench_daily_cycle.py
 
 clean:
-	rm -rf target logs $(VENV) decisioning.duckdb decisioning.duckdb.wal
+	rm -rf target logs $(VENV) decisioning.duckdb decisioning.duckdb.wal decisioning_report.html

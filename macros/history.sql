@@ -32,7 +32,8 @@
       cast(null as boolean) as is_exploration,
       cast(null as varchar) as algorithm,
       cast(null as varchar) as model_version,
-      cast(null as timestamp) as logged_at
+      cast(null as timestamp) as logged_at,
+      cast(null as varchar) as eligible_sends
     {%- endset -%}
     {%- set context_columns -%}
       cast(null as varchar) as decision_id,

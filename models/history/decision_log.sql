@@ -31,7 +31,8 @@ final as (
         is_exploration,
         algorithm,
         model_version,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as logged_at
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as logged_at,
+        eligible_sends
     from decisions
 )
 

@@ -1,4 +1,4 @@
-"""``decisioning``: run the demo, run one turn of the loop, check settings."""
+"""``decisioning``: run the demo, run one turn of the loop, check settings, write the report."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from decisioning.catalog import CatalogError
 from decisioning.config import ALGORITHMS, ConfigError
 from decisioning.project import BuildError, Project
+from decisioning.report import ReportError, write_report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,10 +40,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands.add_parser("config", help="print the validated settings, defaults filled in")
 
+    report = commands.add_parser("report", help="write the campaign's HTML report (after a build)")
+    report.add_argument(
+        "--output", type=Path, help="HTML file (default: <database>_report.html beside it)"
+    )
+    report.add_argument(
+        "--campaign", help="campaign_id (default: the configured one, or the only one built)"
+    )
+    report.add_argument(
+        "--database", type=Path, help="DuckDB file (default: the project's database)"
+    )
+
     args = parser.parse_args(argv)
     try:
         return _run(args)
-    except (ConfigError, CatalogError, BuildError, FileExistsError) as error:
+    except (ConfigError, CatalogError, BuildError, ReportError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -56,6 +69,15 @@ def _run(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         project.build(overrides, *(["--full-refresh"] if args.full_refresh else []))
         print(f"Built in {time.perf_counter() - started:.1f} s: {project.database}")
+        return 0
+    if args.command == "report":
+        path = write_report(
+            args.database or project.database,
+            args.output,
+            campaign=args.campaign,
+            default_campaign=project.config().campaign_id,
+        )
+        print(f"Report: {path}")
         return 0
     from decisioning.demo import run_demo, summary
 

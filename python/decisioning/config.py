@@ -84,6 +84,7 @@ DEFAULTS: dict[str, Any] = {
         "budgets": [],
         "max_exploration_share": None,
     },
+    "evaluation": {"policies": [], "min_effective_sample_size": 100},
 }
 _TIME_OF_DAY = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
@@ -183,6 +184,28 @@ class GuardrailsConfig:
 
 
 @dataclass(frozen=True)
+class PolicySpec:
+    """A policy to evaluate off-policy: fixed ``actions`` for some fields; the fields it
+    leaves out follow the logged choice."""
+
+    name: str
+    description: str
+    actions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Off-policy evaluation (model ``policy_evaluation``): the user's policies, and the
+    effective sample size below which an estimate is flagged as unsupported."""
+
+    policies: tuple[PolicySpec, ...]
+    min_effective_sample_size: int
+
+
+BUILT_IN_POLICIES = ("logged", "current", "current_greedy", "uniform_random", "best_combination")
+
+
+@dataclass(frozen=True)
 class Config:
     """A validated ``decisioning`` block. ``raw`` keeps the full merged dict."""
 
@@ -192,6 +215,7 @@ class Config:
     policy: PolicyConfig
     holdout: HoldoutConfig
     guardrails: GuardrailsConfig
+    evaluation: EvaluationConfig
     reward_weights: dict[str, float]
     attribution_window_hours: float
     raw: dict[str, Any]
@@ -248,6 +272,7 @@ def load_config(
         policy=_policy(raw["policy"]),
         holdout=_holdout(raw["holdout"]),
         guardrails=_guardrails(raw["guardrails"], FIXED_FIELDS + tuple(raw["message_fields"])),
+        evaluation=_evaluation(raw["evaluation"], FIXED_FIELDS + tuple(raw["message_fields"])),
         reward_weights=_weights(raw["reward"]["weights"]),
         attribution_window_hours=_positive(
             raw["reward"]["attribution_window_hours"], "reward.attribution_window_hours"
@@ -517,6 +542,45 @@ def _budgets(value: list[Any], fields: tuple[str, ...]) -> tuple[Budget, ...]:
     if len(set(keys)) != len(keys):
         raise ConfigError("decisioning.guardrails.budgets: one budget per field value.")
     return tuple(budgets)
+
+
+def _evaluation(e: Mapping[str, Any], fields: tuple[str, ...]) -> EvaluationConfig:
+    policies: list[PolicySpec] = []
+    for i, item in enumerate(e["policies"]):
+        where = f"evaluation.policies[{i}]"
+        spec = _settings(
+            item,
+            where,
+            {"name": None, "description": "", "actions": None},
+            "{name: email_mornings, actions: {channel: email, send_slot: h08}}",
+        )
+        name = _identifier(spec["name"], f"{where}.name")
+        if name in BUILT_IN_POLICIES or name in {p.name for p in policies}:
+            raise ConfigError(
+                f"decisioning.{where}.name: {name!r} is taken (built in: "
+                f"{', '.join(BUILT_IN_POLICIES)}); choose another name."
+            )
+        actions = spec["actions"]
+        if not isinstance(actions, Mapping) or not actions:
+            raise ConfigError(
+                f"decisioning.{where}.actions: map fields to catalog ids, e.g. "
+                "{channel: email, offer: of_none}."
+            )
+        for field, value in actions.items():
+            if field not in fields:
+                raise ConfigError(
+                    f"decisioning.{where}.actions.{field}: not a decided field. "
+                    f"Choose from: {', '.join(fields)}."
+                )
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"decisioning.{where}.actions.{field}: expected a catalog id, got {value!r}."
+                )
+        policies.append(PolicySpec(name, str(spec["description"] or ""), dict(actions)))
+    return EvaluationConfig(
+        tuple(policies),
+        _whole(e["min_effective_sample_size"], "evaluation.min_effective_sample_size"),
+    )
 
 
 def _weights(weights: Mapping[str, Any]) -> dict[str, float]:

@@ -33,10 +33,12 @@ from decisioning.guardrails import (
     check_guardrails,
     draw_with_budgets,
     explorers,
+    real_channels,
     send_options,
 )
 from decisioning.keyed_random import decision_keys, keyed_uniforms
 from decisioning.policies import Policy, Scores, make_policy
+from decisioning.policies.base import unique_rows
 from decisioning.posterior import FieldModel
 
 GROUPS = ("policy", "holdout", "business_as_usual")
@@ -348,10 +350,25 @@ class _Batch:
                 "model_version": _labels((self.model_version,), np.zeros(n, dtype=np.intp)),
                 "skip_reason": pd.array(skip, dtype="string[pyarrow]"),
                 "skip_detail": pd.array(detail, dtype="string[pyarrow]"),
+                "eligible_sends": self._eligible_sends(options, live),
             }
         )
         frame["decision_date"] = frame["decision_date"].dt.date
         return frame
+
+    def _eligible_sends(
+        self, options: SendOptions, live: npt.NDArray[np.bool_]
+    ) -> pd.api.extensions.ExtensionArray:
+        """What the guardrails allowed each customer, for off-policy evaluation: the
+        allowed ``channel@slot`` pairs, comma-separated (``none`` too when sending nothing
+        is a value). Built once per distinct pattern, not per customer."""
+        n, channels = len(self.audience), real_channels(self.catalog)
+        slots = self.catalog.values["send_slot"]
+        patterns, which = unique_rows(options.allowed.reshape(n, -1))
+        pairs = [f"{c}@{s}" for c in channels for s in slots]
+        nothing = [SEND_NOTHING] if SEND_NOTHING in self.catalog.values["channel"] else []
+        labels = tuple(",".join([*np.asarray(pairs)[row].tolist(), *nothing]) for row in patterns)
+        return _labels(labels, which, live)
 
     def _send_at(self, draws: _Draws, options: SendOptions) -> npt.NDArray[np.datetime64]:
         """The slot's UTC time in the customer's zone; as_of 00:00 UTC when nothing is sent
@@ -416,6 +433,7 @@ def empty_decisions(catalog_fields: tuple[str, ...]) -> pd.DataFrame:
         "model_version": "string",
         "skip_reason": "string",
         "skip_detail": "string",
+        "eligible_sends": "string",
     }
     return pd.DataFrame({column: pd.Series(dtype=t) for column, t in types.items()})
 

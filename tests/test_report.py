@@ -1,0 +1,479 @@
+"""The HTML report: built from synthetic marts (fast) and from a real demo run (e2e), and
+opened in headless Chromium as a person would."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from decisioning.cli import main
+from decisioning.report import CHARTS, ReportError, load, resolve_campaign, write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+REQUIRE_CHROMIUM = "DECISIONING_REQUIRE_CHROMIUM"
+START = dt.date(2026, 1, 1)
+PAIRS = (("policy", "holdout"), ("business_as_usual", "holdout"), ("policy", "business_as_usual"))
+METRICS = ("reward", "open_rate", "click_rate", "conversion_rate", "unsubscribe_rate")
+VALUES = {
+    "channel": ("email", "push", "sms"),
+    "send_slot": ("h08", "h12", "h18"),
+    "subject_line": ("sl_miss_you", "sl_streak", "sl_new_plan", "sl_coach"),
+    "greeting": ("gr_first_name", "gr_hey"),
+    "offer": ("of_none", "of_discount_10", "of_discount_20"),
+}
+
+# The marts' schemas, exactly as models/reporting/ and models/policy/ build them.
+SCHEMAS = {
+    "lift_daily": """campaign_id varchar, decision_date date, period varchar,
+        treatment_group varchar, control_group varchar, metric varchar,
+        treatment_customers bigint, control_customers bigint, treatment_decisions bigint,
+        control_decisions bigint, treatment_mean double, control_mean double, lift double,
+        lift_ci_low double, lift_ci_high double, relative_lift double,
+        relative_lift_ci_low double, relative_lift_ci_high double, degrees_of_freedom double,
+        is_significant boolean, normal_approximation_ok boolean, ci_method varchar""",
+    "lift_summary": """campaign_id varchar, first_decision_date date, last_decision_date date,
+        treatment_group varchar, control_group varchar, metric varchar,
+        treatment_customers bigint, control_customers bigint, treatment_decisions bigint,
+        control_decisions bigint, treatment_mean double, control_mean double, lift double,
+        lift_ci_low double, lift_ci_high double, relative_lift double,
+        relative_lift_ci_low double, relative_lift_ci_high double, degrees_of_freedom double,
+        is_significant boolean, normal_approximation_ok boolean, ci_method varchar,
+        pending_decisions bigint""",
+    "traffic_allocation": """campaign_id varchar, decision_date date, decision_group varchar,
+        field varchar, value_id varchar, decisions bigint, share double,
+        mean_propensity double""",
+    "variant_performance": """campaign_id varchar, as_of date, field varchar, value_id varchar,
+        sends bigint, sends_today bigint, rewards bigint, mean_reward double,
+        posterior_mean double, posterior_ci_low double, posterior_ci_high double,
+        probability_best double, traffic_share_today double, model_version varchar""",
+    "policy_evaluation": """campaign_id varchar, as_of date, policy varchar,
+        description varchar, estimator varchar, estimate double, standard_error double,
+        ci_low double, ci_high double, decisions bigint, matching_decisions bigint,
+        effective_sample_size double, is_supported boolean, warning varchar""",
+    "decision_skips": """decision_id varchar, campaign_id varchar, customer_id varchar,
+        decision_date date, decision_group varchar, reason varchar, detail varchar,
+        logged_at timestamp""",
+}
+
+
+# Synthetic marts ------------------------------------------------------------------------
+
+
+def _lift_row(
+    rng: np.random.Generator, means: dict[str, float], sizes: dict[str, int], pair: tuple[str, str]
+) -> dict[str, Any]:
+    treatment, control = pair
+    mt, mc = means[treatment], means[control]
+    nt, nc = sizes[treatment], sizes[control]
+    vt, vc = max(mt, 0.01) * 0.6 / nt, max(mc, 0.01) * 0.6 / nc
+    se = float(np.sqrt(vt + vc))
+    relative_se = float(np.sqrt(vt / mt**2 + vc / mc**2))
+    lift, ratio = mt - mc, np.log(mt / mc)
+    return {
+        "treatment_group": treatment,
+        "control_group": control,
+        "treatment_customers": int(nt * 0.97),
+        "control_customers": int(nc * 0.97),
+        "treatment_decisions": nt,
+        "control_decisions": nc,
+        "treatment_mean": mt,
+        "control_mean": mc,
+        "lift": lift,
+        "lift_ci_low": lift - 1.96 * se,
+        "lift_ci_high": lift + 1.96 * se,
+        "relative_lift": mt / mc - 1,
+        "relative_lift_ci_low": float(np.exp(ratio - 1.96 * relative_se) - 1),
+        "relative_lift_ci_high": float(np.exp(ratio + 1.96 * relative_se) - 1),
+        "degrees_of_freedom": float(min(nt, nc) - 1),
+        "is_significant": abs(lift) > 1.96 * se,
+        "normal_approximation_ok": min(nt, nc) > 200 or rng.random() < 0.5,
+        "ci_method": "welch_t_clustered_by_customer",
+    }
+
+
+def synthetic_marts(
+    campaign: str = "winback", days: int = 30, seed: int = 0
+) -> dict[str, pd.DataFrame]:
+    """Plausible rows of every mart the report reads: a policy that learns over ``days``
+    (the last day's rewards still pending)."""
+    rng = np.random.default_rng(seed)
+    dates = [START + dt.timedelta(days=d) for d in range(days)]
+    finalized = dates[:-1]
+    base = {"reward": 0.30, "open_rate": 0.25, "click_rate": 0.06, "conversion_rate": 0.04}
+    base["unsubscribe_rate"] = 0.005
+    daily: list[dict[str, Any]] = []
+    totals = {g: 0 for g in ("policy", "business_as_usual", "holdout")}
+    sums = {(g, m): 0.0 for g in totals for m in METRICS}
+    for day, date in enumerate(finalized):
+        learned = 1 - np.exp(-day / 7)
+        sizes = {"policy": 4000 + int(rng.integers(0, 400)), "business_as_usual": 500}
+        sizes["holdout"] = 500 + int(rng.integers(0, 40))
+        for metric in METRICS:
+            uplift = {"policy": 1.15 + 0.5 * learned, "business_as_usual": 1.15, "holdout": 0.8}
+            means = {g: base[metric] * u * (1 + rng.normal(0, 0.08)) for g, u in uplift.items()}
+            for group, mean in means.items():
+                sums[(group, metric)] += mean * sizes[group]
+            cumulative_sizes = {g: totals[g] + sizes[g] for g in totals}
+            cumulative = {g: sums[(g, metric)] / cumulative_sizes[g] for g in totals}
+            for period, m, n in (("day", means, sizes), ("to_date", cumulative, cumulative_sizes)):
+                for pair in PAIRS:
+                    row = {"campaign_id": campaign, "decision_date": date, "period": period}
+                    daily.append({**row, "metric": metric, **_lift_row(rng, m, n, pair)})
+        totals = {g: totals[g] + sizes[g] for g in totals}
+    lift_daily = pd.DataFrame(daily)
+    if daily:
+        last = lift_daily[lift_daily["period"] == "to_date"]
+        last = last[last["decision_date"] == last["decision_date"].max()]
+        lift_summary = last.drop(columns=["decision_date", "period"])
+    else:  # no finalized decision yet: the comparisons' rows, statistics null, counts 0
+        lift_summary = pd.DataFrame(
+            [
+                {"treatment_group": t, "control_group": c, "metric": m}
+                for t, c in PAIRS
+                for m in METRICS
+            ]  # fmt: skip
+        ).assign(campaign_id=campaign, treatment_customers=0, control_customers=0)
+        lift_summary = lift_summary.assign(treatment_decisions=0, control_decisions=0)
+    lift_summary = lift_summary.assign(
+        first_decision_date=START, last_decision_date=dates[-1], pending_decisions=5000
+    )
+
+    traffic: list[dict[str, Any]] = []
+    for day, date in enumerate(dates):
+        for field, values in VALUES.items():
+            logits = np.linspace(0, 2.5, len(values))[::-1] * day / max(days - 1, 1)
+            shares = np.exp(logits) / np.exp(logits).sum()
+            for value, share in zip(values, shares, strict=True):
+                row = {"campaign_id": campaign, "decision_date": date, "decision_group": "policy"}
+                traffic.append(
+                    {
+                        **row,
+                        "field": field,
+                        "value_id": value,
+                        "decisions": int(4000 * share),
+                        "share": share,
+                        "mean_propensity": share,
+                    }  # fmt: skip
+                )
+            traffic.append(
+                {
+                    "campaign_id": campaign,
+                    "decision_date": date,
+                    "decision_group": "business_as_usual",
+                    "field": field,
+                    "value_id": values[0],
+                    "decisions": 500,
+                    "share": 1.0,
+                    "mean_propensity": 1.0,
+                }  # fmt: skip
+            )
+
+    variants: list[dict[str, Any]] = []
+    for field, values in VALUES.items():
+        means = np.linspace(0.42, 0.30, len(values)) + rng.normal(0, 0.01, len(values))
+        best = np.exp(40 * means) / np.exp(40 * means).sum()
+        for value, mean, probability in zip(values, means, best, strict=True):
+            variants.append(
+                {
+                    "campaign_id": campaign,
+                    "as_of": dates[-1],
+                    "field": field,
+                    "value_id": value,
+                    "sends": 20_000,
+                    "sends_today": 800,
+                    "rewards": 19_000 if days > 1 else 0,
+                    "mean_reward": mean + 0.02 if days > 1 else None,
+                    "posterior_mean": mean,
+                    "posterior_ci_low": mean - 0.03,
+                    "posterior_ci_high": mean + 0.03,
+                    "probability_best": probability,
+                    "traffic_share_today": 1 / len(values),
+                    "model_version": f"{dates[-1]}-thompson_sampling",
+                }  # fmt: skip
+            )
+
+    evaluation: list[dict[str, Any]] = []
+    policies = {
+        "logged": ("What the policy group did", 0.40, 4000.0),
+        "current": ("Today's model, Thompson sampling", 0.43, 2500.0),
+        "uniform_random": ("Every allowed action equally likely", 0.33, 1800.0),
+        "best_single_combination": ("Each field's best value, always", 0.47, 40.0),
+        "push_$5 <noon>": ("User-named: push at noon, $5 off", 0.38, 300.0),
+    }
+    for policy, (description, estimate, ess) in policies.items():
+        estimators = ("on_policy",) if policy == "logged" else ("ips", "snips", "dr")
+        for i, estimator in enumerate(estimators):
+            value = estimate + 0.01 * (i - 1)
+            se = 0.004 * np.sqrt(4000 / ess)
+            supported = ess >= 100
+            evaluation.append(
+                {
+                    "campaign_id": campaign,
+                    "as_of": dates[-1],
+                    "policy": policy,
+                    "description": description,
+                    "estimator": estimator,
+                    "estimate": value,
+                    "standard_error": se,
+                    "ci_low": value - 1.96 * se,
+                    "ci_high": value + 1.96 * se,
+                    "decisions": 100_000,
+                    "matching_decisions": int(ess * 3),
+                    "effective_sample_size": ess,
+                    "is_supported": supported,
+                    "warning": None
+                    if supported
+                    else "effective sample size 40 < 100: thin "
+                    "support, the logs rarely chose what this policy would",
+                }  # fmt: skip
+            )
+
+    skips: list[dict[str, Any]] = []
+    reasons = {"frequency_cap": 60, "quiet_hours": 25, "budget": 10, "missing_requirement": 5}
+    for date in dates:
+        for reason, mean in reasons.items():
+            for k in range(int(rng.poisson(mean))):
+                skips.append(
+                    {
+                        "decision_id": f"{date}-{reason}-{k}",
+                        "campaign_id": campaign,
+                        "customer_id": f"c{k:05d}",
+                        "decision_date": date,
+                        "decision_group": "policy",
+                        "reason": reason,
+                        "detail": None,
+                        "logged_at": dt.datetime.combine(date, dt.time(6)),
+                    }  # fmt: skip
+                )
+    return {
+        "lift_daily": lift_daily,
+        "lift_summary": lift_summary,
+        "traffic_allocation": pd.DataFrame(traffic),
+        "variant_performance": pd.DataFrame(variants),
+        "policy_evaluation": pd.DataFrame(evaluation),
+        "decision_skips": pd.DataFrame(skips),
+    }
+
+
+def synthetic_database(path: Path, campaigns: dict[str, int], skip: tuple[str, ...] = ()) -> Path:
+    """A DuckDB file with the marts' exact schemas, holding ``campaigns`` (name: days; 0
+    days leaves the campaign empty) and without the tables in ``skip``."""
+    with duckdb.connect(str(path)) as con:
+        for table, schema in SCHEMAS.items():
+            if table in skip:
+                continue
+            con.execute(f"create table main.{table} ({schema})")
+            columns = [c.split()[0] for c in " ".join(schema.split()).split(", ")]
+            for campaign, days in campaigns.items():
+                frame = synthetic_marts(campaign, days)[table] if days else pd.DataFrame()
+                if frame.empty:
+                    continue
+                con.register("frame", frame.reindex(columns=columns))
+                con.execute(f"insert into main.{table} select * from frame")
+                con.unregister("frame")
+    return path
+
+
+@pytest.fixture(scope="module")
+def synthetic_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthetic_database(tmp_path_factory.mktemp("report") / "marts.duckdb", {"winback": 30})
+
+
+# Fast tests --------------------------------------------------------------------------------
+
+NETWORK = re.compile(r"""(?:src|href|action|srcset)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
+
+
+def assert_self_contained(text: str) -> None:
+    assert text.lstrip().lower().startswith("<!doctype html>")
+    for name in CHARTS:
+        assert f'data-chart="{name}"' in text, name
+    assert "http://" not in text and "https://" not in text
+    assert not NETWORK.search(text)
+    assert "url(" not in text.replace("url(#", "")  # only references inside the SVGs
+    assert "<script" not in text.lower() and "<link" not in text.lower()
+    assert "@import" not in text and "@font-face" not in text
+
+
+def test_report_is_one_self_contained_file(synthetic_db: Path, tmp_path: Path) -> None:
+    path = write_report(synthetic_db, tmp_path / "out" / "report.html")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["report.html"]
+    text = path.read_text(encoding="utf-8")
+    assert_self_contained(text)
+    assert text.count('<figure class="chart"') == len(CHARTS)
+    assert text.count("<svg") == len(CHARTS)
+    assert path.stat().st_size < 2_000_000
+    # key numbers are in the text, the unsupported policy's warning is shown
+    assert "Policy vs holdout" in text and "welch_t_clustered_by_customer" in text
+    assert "thin support" in text and "best_single_combination *" in text
+    assert "No finalized rewards yet" not in text
+    assert "push_$5 &lt;noon&gt;" in text and "<noon>" not in text  # escaped, no mathtext
+    # each SVG's ids are scoped to its chart, so no id is defined twice
+    ids = re.findall(r'\bid="([^"]+)"', text)
+    assert len(ids) == len(set(ids))
+
+
+def test_empty_campaign_says_so(tmp_path: Path) -> None:
+    database = synthetic_database(tmp_path / "empty.duckdb", {"winback": 0})
+    text = write_report(database, tmp_path / "empty.html", default_campaign="winback").read_text()
+    assert_self_contained(text)
+    assert "Campaign report: winback" in text
+    assert "No finalized rewards yet" in text
+    assert "No policy decisions logged yet" in text
+    assert "No decisions skipped by the guardrails" in text
+
+
+def test_one_day_campaign_without_finalized_rewards(tmp_path: Path) -> None:
+    database = synthetic_database(tmp_path / "day1.duckdb", {"winback": 1})
+    text = write_report(database, tmp_path / "day1.html").read_text()
+    assert_self_contained(text)
+    assert "No finalized rewards yet" in text
+
+
+def test_campaign_choice(tmp_path: Path) -> None:
+    assert resolve_campaign(["a"], None, "winback") == "a"  # the only one present
+    assert resolve_campaign(["a", "winback"], None, "winback") == "winback"
+    assert resolve_campaign([], None, "winback") == "winback"
+    assert resolve_campaign(["a", "b"], "c", "winback") == "c"
+    with pytest.raises(ReportError, match="one of: a, b"):
+        resolve_campaign(["a", "b"], None, "winback")
+    database = synthetic_database(tmp_path / "two.duckdb", {"winback": 5, "onboarding": 4})
+    data = load(database, default="winback")
+    assert data.campaign_id == "winback" and data.campaigns == ("onboarding", "winback")
+    assert set(data.traffic["decision_date"].dt.date) == {
+        START + dt.timedelta(days=d) for d in range(5)
+    }
+    other = load(database, campaign="onboarding")
+    assert other.lift_daily["decision_date"].max().date() == START + dt.timedelta(days=2)
+
+
+def test_report_while_this_process_holds_the_database(tmp_path: Path) -> None:
+    """The demo builds with dbt in-process, which keeps a read-write connection open."""
+    database = synthetic_database(tmp_path / "held.duckdb", {"winback": 3})
+    with duckdb.connect(str(database)):
+        assert write_report(database, tmp_path / "held.html").exists()
+
+
+def test_cli_report(synthetic_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "cli.html"
+    code = main(["report", "--database", str(synthetic_db), "--output", str(output)])
+    assert code == 0
+    assert output.exists() and str(output) in capsys.readouterr().out
+
+
+def test_cli_missing_table_says_dbt_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = synthetic_database(tmp_path / "partial.duckdb", {"winback": 3}, skip=("lift_daily",))
+    assert main(["report", "--database", str(database), "--output", str(tmp_path / "x.html")]) == 2
+    error = capsys.readouterr().err
+    assert "main.lift_daily" in error and "dbt build" in error
+    assert not (tmp_path / "x.html").exists()
+    assert main(["report", "--database", str(tmp_path / "missing.duckdb")]) == 2
+    assert "dbt build" in capsys.readouterr().err
+
+
+# Chromium ------------------------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get(REQUIRE_CHROMIUM):
+        pytest.fail(
+            f"{CHROMIUM} is missing and {REQUIRE_CHROMIUM} is set: apt-get install chromium"
+        )
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); set {REQUIRE_CHROMIUM} to fail")
+
+
+def check_in_chromium(report: Path, screenshot: Path) -> dict[str, Any]:
+    """Open ``report`` in headless Chromium, as a person would; assert it renders every
+    chart without errors or network requests; save a full-page screenshot."""
+    _require_chromium()
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    messages: list[tuple[str, str]] = []
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: messages.append((m.type, m.text)))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(report.resolve().as_uri(), wait_until="load")
+            figures = page.locator("figure.chart")
+            assert figures.count() == len(CHARTS)
+            names = []
+            for i in range(figures.count()):
+                figure = figures.nth(i)
+                names.append(figure.get_attribute("data-chart"))
+                svg = figure.locator("svg")
+                assert svg.count() == 1
+                figure.scroll_into_view_if_needed()
+                box = svg.bounding_box()
+                assert box is not None and box["width"] > 300 and box["height"] > 40, box
+                assert svg.locator("text").count() > 0  # titles, labels or the empty message
+            assert names == list(CHARTS)
+            title = page.title()
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert not [m for m in messages if m[0] == "error"], messages
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    image = Image.open(screenshot).convert("L")
+    pixels = np.asarray(image, dtype=float)
+    assert image.width >= 1000 and image.height > 1000, image.size
+    assert pixels.std() > 10, "the screenshot is blank"
+    return {"title": title, "size": image.size}
+
+
+def test_report_renders_in_chromium(synthetic_db: Path, tmp_path: Path) -> None:
+    report = write_report(synthetic_db, tmp_path / "report.html")
+    seen = check_in_chromium(report, tmp_path / "report.png")
+    assert seen["title"] == "Campaign report: winback"
+
+
+def test_empty_report_renders_in_chromium(tmp_path: Path) -> None:
+    database = synthetic_database(tmp_path / "empty.duckdb", {"winback": 0})
+    report = write_report(database, tmp_path / "empty.html", campaign="winback")
+    check_in_chromium(report, tmp_path / "empty.png")
+
+
+def test_a_million_skips_are_aggregated_in_the_database(tmp_path: Path) -> None:
+    """The report reads marts and aggregates decision_skips in DuckDB: a million skipped
+    customer-days arrive as one row per day and reason (speed: benchmarks/)."""
+    database = synthetic_database(tmp_path / "big.duckdb", {"winback": 30})
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "insert into main.decision_skips select 'd' || i, 'winback', 'c' || i, "
+            "date '2026-01-01' + cast(i % 30 as integer), 'policy', "
+            "['frequency_cap', 'quiet_hours', 'budget'][1 + i % 3], null, now() "
+            "from range(1000000) as t(i)"
+        )
+    data = load(database)
+    assert int(data.skips["skips"].sum()) > 1_000_000 and len(data.skips) <= 30 * 4
+    text = write_report(database, tmp_path / "big.html").read_text()
+    assert "1,00" in text
