@@ -5,7 +5,10 @@ Target (issue: measuring lift): every reporting mart and the report in under 30 
 A small demo run (2,000 customers, 2 days) creates every table the marts read; the history
 (decision_log, decision_contexts) and rewards are then replaced by N synthetic decisions
 over 30 days (300,000 customers, 10% holdout, 10% business as usual, catalog values drawn
-with logged propensities, finalized rewards but for the last 3 days). Timed, each as its
+with logged propensities, finalized rewards but for the last 3 days, every send allowed:
+the easiest case for off-policy evaluation, which then scores the slot once per decision;
+guardrails that give channels different slots cost up to one more slot scoring per
+channel). Timed, each as its
 own process as a user runs them: `dbt build --select path:models/reporting` (models and
 data tests) and `decisioning report`. Results go to benchmarks/results/reporting.json.
 

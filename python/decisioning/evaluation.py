@@ -205,16 +205,26 @@ def _slot_probabilities(
     logged: LoggedDecisions, catalog: Catalog, choose: Choose, channel_p: Array | None
 ) -> Array:
     """(n, real channels, slots): the slot given each channel, computed only where it
-    matters: the channel was logged or the policy may choose it."""
+    matters (the channel was logged or the policy may choose it) and once per row for
+    channels that allow the same slots."""
     slots = np.zeros(logged.allowed.shape)
     logged_channel = _real_channel(logged, catalog)
     columns = [k for k, c in enumerate(catalog.values["channel"]) if c != SEND_NOTHING]
+    done = np.zeros(logged.allowed.shape[:2], dtype=bool)
     for c, column in enumerate(columns):
         needed = logged_channel == c
         if channel_p is not None:
             needed |= channel_p[:, column] > 0
-        rows = np.flatnonzero(needed & logged.allowed[:, c].any(axis=1))
+        needed &= logged.allowed[:, c].any(axis=1)
+        for earlier in range(c):  # a row's slot choice depends on its allowed slots only
+            same = needed & done[:, earlier]
+            same &= (logged.allowed[:, c] == logged.allowed[:, earlier]).all(axis=1)
+            slots[same, c] = slots[same, earlier]
+            needed &= ~same
+            done[same, c] = True
+        rows = np.flatnonzero(needed)
         slots[rows, c] = choose("send_slot", rows, logged.allowed[rows, c])
+        done[rows, c] = True
     return slots
 
 
@@ -257,14 +267,23 @@ def model_choice(
 
     def choose(field: str, rows: Index, eligible: Mask) -> Array:
         model = models[field]
-        columns = [logged.feature_names.index(name) for name in model.feature_names]
-        scores = Scores(model, logged.features[rows][:, columns], costs.get(field))
+        scores = Scores(model, _features(logged, model, rows), costs.get(field))
         if greedy:
             return one_hot_argmax(scores.mean, eligible)
         seed = int(hashlib.sha1(f"evaluation|{field}".encode()).hexdigest()[:15], 16)
         return policy.action_probabilities(scores, eligible, seed)
 
     return choose
+
+
+def _features(
+    logged: LoggedDecisions, model: FieldModel, rows: Index | None = None
+) -> npt.NDArray[np.float32]:
+    """The logged features a model uses, in its order, for ``rows`` (default all)."""
+    x = logged.features if rows is None or len(rows) == len(logged) else logged.features[rows]
+    if model.feature_names == logged.feature_names:
+        return x
+    return x[:, [logged.feature_names.index(name) for name in model.feature_names]]
 
 
 def built_in_targets(
@@ -379,8 +398,7 @@ class RewardModel:
     def fit(cls, logged: LoggedDecisions, models: dict[str, FieldModel]) -> RewardModel:
         means, centres = {}, {}
         for field, model in models.items():
-            columns = [logged.feature_names.index(name) for name in model.feature_names]
-            means[field] = Scores(model, logged.features[:, columns]).mean
+            means[field] = Scores(model, _features(logged, model)).mean
             code = logged.actions[field]
             counts = np.bincount(code[code >= 0], minlength=len(model.value_ids)).astype(float)
             share = counts / max(counts.sum(), 1.0)

@@ -211,12 +211,15 @@ def statistics_frame(
     for field, chosen in actions.items():
         present = pd.notna(chosen)
         codes, values = pd.factorize(chosen[present])
-        x, r, w = features[present], rewards[present], weights[present]
+        order = np.argsort(codes, kind="stable")  # each value's rows contiguous
+        codes = codes[order]
+        x, r, w = features[present][order], rewards[present][order], weights[present][order]
         groups = len(values)
         wx = x * w[:, None]
         gram = np.zeros((groups, d, d))
+        bounds = np.searchsorted(codes, np.arange(groups + 1))
         for g in range(groups):
-            rows = codes == g
+            rows = slice(bounds[g], bounds[g + 1])
             gram[g] = wx[rows].T @ x[rows]
         xty = np.stack([np.bincount(codes, wx[:, i] * r, minlength=groups) for i in range(d)], 1)
         columns = {
