@@ -48,6 +48,7 @@ bench: $(INSTALLED) profiles.yml
 	$(BIN)/python benchmarks/bench_fit.py
 	$(BIN)/python benchmarks/bench_learning.py
 	$(BIN)/python benchmarks/bench_daily_cycle.py
+	$(BIN)/python benchmarks/bench_reporting.py
 
 clean:
 	rm -rf target logs $(VENV) decisioning.duckdb decisioning.duckdb.wal decisioning_report.html

@@ -275,58 +275,6 @@ def _quality(database: Path) -> dict[str, int]:
     return dict(zip(frame["check_name"], frame["failing_rows"].astype(int), strict=True))
 
 
-def test_bad_rows_are_ignored_and_counted_and_bad_sources_fail_with_a_clear_message(runs) -> None:  # type: ignore[no-untyped-def]
-    """Runs last: it edits the uniform run's sources."""
-    result, project = runs["uniform_random"]
-    last = {
-        **SETTINGS,
-        "policy": {"algorithm": "uniform_random"},
-        "as_of": (START + dt.timedelta(days=DAYS - 1)).isoformat(),
-    }
-    project.build(last)
-    before, log_before = _quality(result.database), _snapshot(result.database)["decision_log"]
-    assert before["audience_skipped_today"] > 0  # the world has customers with no opt-in
-    with duckdb.connect(str(result.database)) as con:
-        con.execute(
-            "insert into raw.message_events values "
-            "(md5('nobody'), 'c0000001', 'open', timestamp '2026-01-05 10:00')"
-        )
-        con.execute(
-            "insert into raw.product_events values "
-            "('c0000001', 'workout_completed', timestamp '2030-01-01', 30)"
-        )
-    project.build(last)
-    after = _quality(result.database)
-    assert (
-        after["message_events_for_unknown_decisions"]
-        == before["message_events_for_unknown_decisions"] + 1
-    )
-    assert after["product_events_after_as_of"] == before["product_events_after_as_of"] + 1
-    pd.testing.assert_frame_equal(log_before, _snapshot(result.database)["decision_log"])
-
-    # An empty audience (nobody lapsed that long) is a normal day: no decisions, empty sync.
-    nobody = {
-        **last,
-        "as_of": (START + dt.timedelta(days=DAYS)).isoformat(),
-        "audience": {**SETTINGS["audience"], "inactive_days": 100_000},
-    }
-    project.build(nobody)
-    assert _query(result.database, "select count(*) as n from main.decisions")["n"][0] == 0
-    assert _query(result.database, "select count(*) as n from main.decisions_to_sync")["n"][0] == 0
-    pd.testing.assert_frame_equal(log_before, _snapshot(result.database)["decision_log"])
-
-    with duckdb.connect(str(result.database)) as con:
-        con.execute("insert into raw.customers select * from raw.customers limit 2")
-    with pytest.raises(BuildError, match="unique_stg_decisioning__customers_customer_id"):
-        project.build(last)
-    with duckdb.connect(str(result.database)) as con:
-        con.execute("alter table raw.customers drop column timezone")
-    with pytest.raises(
-        BuildError, match=r"missing contract column\(s\): timezone \(looked for timezone\)"
-    ):
-        project.build(last)
-
-
 @pytest.mark.parametrize(
     ("run", "policy"),
     [("thompson_sampling", "uniform_random"), ("uniform_random", "email_midday")],
@@ -378,3 +326,55 @@ def test_the_demo_writes_a_report_that_renders_in_chromium(runs, tmp_path: Path)
     assert len(data.lift_daily) and len(data.traffic) and len(data.variants)
     assert len(data.evaluation) and len(data.skips)
     check_in_chromium(report, tmp_path / "report.png")
+
+
+def test_bad_rows_are_ignored_and_counted_and_bad_sources_fail_with_a_clear_message(runs) -> None:  # type: ignore[no-untyped-def]
+    """Runs last: it edits the uniform run's sources."""
+    result, project = runs["uniform_random"]
+    last = {
+        **SETTINGS,
+        "policy": {"algorithm": "uniform_random"},
+        "as_of": (START + dt.timedelta(days=DAYS - 1)).isoformat(),
+    }
+    project.build(last)
+    before, log_before = _quality(result.database), _snapshot(result.database)["decision_log"]
+    assert before["audience_skipped_today"] > 0  # the world has customers with no opt-in
+    with duckdb.connect(str(result.database)) as con:
+        con.execute(
+            "insert into raw.message_events values "
+            "(md5('nobody'), 'c0000001', 'open', timestamp '2026-01-05 10:00')"
+        )
+        con.execute(
+            "insert into raw.product_events values "
+            "('c0000001', 'workout_completed', timestamp '2030-01-01', 30)"
+        )
+    project.build(last)
+    after = _quality(result.database)
+    assert (
+        after["message_events_for_unknown_decisions"]
+        == before["message_events_for_unknown_decisions"] + 1
+    )
+    assert after["product_events_after_as_of"] == before["product_events_after_as_of"] + 1
+    pd.testing.assert_frame_equal(log_before, _snapshot(result.database)["decision_log"])
+
+    # An empty audience (nobody lapsed that long) is a normal day: no decisions, empty sync.
+    nobody = {
+        **last,
+        "as_of": (START + dt.timedelta(days=DAYS)).isoformat(),
+        "audience": {**SETTINGS["audience"], "inactive_days": 100_000},
+    }
+    project.build(nobody)
+    assert _query(result.database, "select count(*) as n from main.decisions")["n"][0] == 0
+    assert _query(result.database, "select count(*) as n from main.decisions_to_sync")["n"][0] == 0
+    pd.testing.assert_frame_equal(log_before, _snapshot(result.database)["decision_log"])
+
+    with duckdb.connect(str(result.database)) as con:
+        con.execute("insert into raw.customers select * from raw.customers limit 2")
+    with pytest.raises(BuildError, match="unique_stg_decisioning__customers_customer_id"):
+        project.build(last)
+    with duckdb.connect(str(result.database)) as con:
+        con.execute("alter table raw.customers drop column timezone")
+    with pytest.raises(
+        BuildError, match=r"missing contract column\(s\): timezone \(looked for timezone\)"
+    ):
+        project.build(last)
