@@ -19,7 +19,7 @@ import pytest
 
 from decisioning.catalog import Catalog
 from decisioning.config import ConfigError
-from decisioning.demo import DemoResult, run_demo, summary
+from decisioning.demo import DAILY_ONLY, DemoResult, run_demo, summary
 from decisioning.evaluation import LoggedDecisions, fixed_choice, target_policy
 from decisioning.policies.base import uniform
 from decisioning.posterior import statistics_frame
@@ -336,7 +336,7 @@ def test_bad_rows_are_ignored_and_counted_and_bad_sources_fail_with_a_clear_mess
         "policy": {"algorithm": "uniform_random"},
         "as_of": (START + dt.timedelta(days=DAYS - 1)).isoformat(),
     }
-    project.build(last)
+    project.build(last, *DAILY_ONLY)
     before, log_before = _quality(result.database), _snapshot(result.database)["decision_log"]
     assert before["audience_skipped_today"] > 0  # the world has customers with no opt-in
     with duckdb.connect(str(result.database)) as con:
@@ -348,7 +348,7 @@ def test_bad_rows_are_ignored_and_counted_and_bad_sources_fail_with_a_clear_mess
             "insert into raw.product_events values "
             "('c0000001', 'workout_completed', timestamp '2030-01-01', 30)"
         )
-    project.build(last)
+    project.build(last, *DAILY_ONLY)
     after = _quality(result.database)
     assert (
         after["message_events_for_unknown_decisions"]
@@ -363,7 +363,7 @@ def test_bad_rows_are_ignored_and_counted_and_bad_sources_fail_with_a_clear_mess
         "as_of": (START + dt.timedelta(days=DAYS)).isoformat(),
         "audience": {**SETTINGS["audience"], "inactive_days": 100_000},
     }
-    project.build(nobody)
+    project.build(nobody, *DAILY_ONLY)
     assert _query(result.database, "select count(*) as n from main.decisions")["n"][0] == 0
     assert _query(result.database, "select count(*) as n from main.decisions_to_sync")["n"][0] == 0
     pd.testing.assert_frame_equal(log_before, _snapshot(result.database)["decision_log"])
@@ -371,10 +371,10 @@ def test_bad_rows_are_ignored_and_counted_and_bad_sources_fail_with_a_clear_mess
     with duckdb.connect(str(result.database)) as con:
         con.execute("insert into raw.customers select * from raw.customers limit 2")
     with pytest.raises(BuildError, match="unique_stg_decisioning__customers_customer_id"):
-        project.build(last)
+        project.build(last, *DAILY_ONLY)
     with duckdb.connect(str(result.database)) as con:
         con.execute("alter table raw.customers drop column timezone")
     with pytest.raises(
         BuildError, match=r"missing contract column\(s\): timezone \(looked for timezone\)"
     ):
-        project.build(last)
+        project.build(last, *DAILY_ONLY)
