@@ -30,6 +30,8 @@ from decisioning.guardrails import (
     SendTimes,
     Usage,
     budget_limits,
+    channel_costs,
+    channel_eligibility,
     check_guardrails,
     draw_with_budgets,
     explorers,
@@ -262,7 +264,7 @@ class _Batch:
         drawn channel's allowed slots; every message variant."""
         n, values = len(self.audience), self.catalog.values[field]
         if field == "channel":
-            return _channel_eligibility(options, values)
+            return channel_eligibility(options.allowed, values)
         if field == "send_slot":
             channel = np.minimum(drawn["channel"].index, options.allowed.shape[1] - 1)
             return options.allowed[np.arange(n), channel, :]
@@ -284,10 +286,7 @@ class _Batch:
         return distribution
 
     def _cost(self, field: str) -> npt.NDArray[np.float64] | None:
-        if field != "channel" or not self.config.guardrails.channels:
-            return None
-        rules = self.config.guardrails
-        return np.array([rules.channel_cost(c) for c in self.catalog.values["channel"]])
+        return channel_costs(self.config.guardrails, field, self.catalog.values[field])
 
     def frame(
         self,
@@ -457,13 +456,4 @@ def eligible_values(field: str, catalog: Catalog, audience: Audience) -> npt.NDA
         return np.ones((n, len(values)), dtype=bool)
     no_limits = GuardrailsConfig((), None, {}, (), None)
     options = send_options(catalog, no_limits, audience.flags, None, None)
-    return _channel_eligibility(options, values)
-
-
-def _channel_eligibility(options: SendOptions, values: tuple[str, ...]) -> npt.NDArray[np.bool_]:
-    """(n, channels): a channel with an allowed slot; sending nothing, where it is a value,
-    always."""
-    real = options.channels()
-    if SEND_NOTHING not in values:
-        return real
-    return np.column_stack([real, np.ones(len(real), dtype=bool)])
+    return channel_eligibility(options.allowed, values)

@@ -46,6 +46,7 @@ import pyarrow.compute as pc
 
 from decisioning.catalog import SEND_NOTHING, Catalog
 from decisioning.config import Config, ConfigError, PolicySpec
+from decisioning.guardrails import channel_costs, channel_eligibility, real_channels
 from decisioning.policies import Scores, make_policy, policy_class
 from decisioning.policies.base import one_hot_argmax, uniform
 from decisioning.posterior import FieldModel, fit_models, statistics_frame
@@ -153,7 +154,7 @@ def fit_models_on(
 def allowed_sends(eligible_sends: pd.Series, catalog: Catalog) -> Mask:
     """(n, real channels, slots) from ``channel@slot,...`` text; parsed once per distinct
     text. Null (decisions logged before the column existed): everything allowed."""
-    channels = [c for c in catalog.values["channel"] if c != SEND_NOTHING]
+    channels = real_channels(catalog)
     slots = catalog.values["send_slot"]
     codes, texts = pd.factorize(eligible_sends, use_na_sentinel=True)
     patterns = np.zeros((len(texts) + 1, len(channels), len(slots)), dtype=bool)
@@ -193,7 +194,8 @@ def target_policy(
         if decided is not None and field not in decided:
             fields[field] = None
         elif field == "channel":
-            fields[field] = choose(field, np.arange(n), channel_eligibility(logged, catalog))
+            eligible = channel_eligibility(logged.allowed, values)
+            fields[field] = choose(field, np.arange(n), eligible)
         elif field == "send_slot":
             fields[field] = _slot_probabilities(logged, catalog, choose, fields.get("channel"))
         else:
@@ -228,16 +230,6 @@ def _slot_probabilities(
     return slots
 
 
-def channel_eligibility(logged: LoggedDecisions, catalog: Catalog) -> Mask:
-    """(n, channels): a channel with an allowed slot; sending nothing, where it is a value."""
-    real = iter(np.asarray(logged.allowed.any(axis=2)).T)
-    columns = [
-        np.ones(len(logged), dtype=bool) if c == SEND_NOTHING else next(real)
-        for c in catalog.values["channel"]
-    ]
-    return np.column_stack(columns)
-
-
 def fixed_choice(action: Mapping[str, int]) -> Choose:
     """Always ``action[field]`` (a value index), else the first allowed value."""
 
@@ -259,15 +251,11 @@ def model_choice(
     """The configured policy on the current models (``greedy``: the best posterior mean
     less the channel's cost, i.e. exploiting only)."""
     policy = make_policy(config.policy, days_running)
-    costs = {
-        "channel": np.array(
-            [config.guardrails.channel_cost(c) for c in models["channel"].value_ids]
-        )
-    }
 
     def choose(field: str, rows: Index, eligible: Mask) -> Array:
         model = models[field]
-        scores = Scores(model, _features(logged, model, rows), costs.get(field))
+        cost = channel_costs(config.guardrails, field, model.value_ids)
+        scores = Scores(model, _features(logged, model, rows), cost)
         if greedy:
             return one_hot_argmax(scores.mean, eligible)
         seed = int(hashlib.sha1(f"evaluation|{field}".encode()).hexdigest()[:15], 16)

@@ -145,6 +145,26 @@ def real_channels(catalog: Catalog) -> tuple[str, ...]:
     return tuple(c for c in catalog.values["channel"] if c != SEND_NOTHING)
 
 
+def channel_eligibility(allowed: Mask, values: tuple[str, ...]) -> Mask:
+    """(n, channel values) from ``allowed`` (n, real channels, slots): a real channel with an
+    allowed slot; sending nothing, where it is a value, always."""
+    real = iter(np.asarray(allowed.any(axis=2)).T)
+    columns = [
+        np.ones(len(allowed), dtype=bool) if c == SEND_NOTHING else next(real) for c in values
+    ]
+    return np.column_stack(columns)
+
+
+def channel_costs(
+    guardrails: GuardrailsConfig, field: str, values: tuple[str, ...]
+) -> npt.NDArray[np.float64] | None:
+    """Each value's cost in reward units (the channels'; None for other fields or when no
+    channel has rules)."""
+    if field != "channel" or not guardrails.channels:
+        return None
+    return np.array([guardrails.channel_cost(c) for c in values])
+
+
 def _has_quiet_hours(guardrails: GuardrailsConfig) -> bool:
     return guardrails.quiet_hours is not None or any(
         r.quiet_hours is not None for r in guardrails.channels.values()

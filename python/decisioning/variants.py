@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from decisioning.config import Config
+from decisioning.evaluation import Z_95
+from decisioning.guardrails import channel_costs
 from decisioning.posterior import FieldModel
 
-Z_95 = 1.959963984540054
 BEST_DRAWS = 4_000
 
 
@@ -44,13 +45,12 @@ def variant_performance(
             xbar = profile[list(model.feature_names)].iloc[0].to_numpy(float)
             mean = model.mean @ xbar
             sd = np.sqrt(np.maximum(np.einsum("i,vij,j->v", xbar, model.covariance, xbar), 0.0))
-            cost = np.array([_cost(config, field, v) for v in model.value_ids])
+            cost = channel_costs(config.guardrails, field, model.value_ids)
             frame["posterior_mean"] = mean
             frame["posterior_ci_low"] = mean - Z_95 * sd
             frame["posterior_ci_high"] = mean + Z_95 * sd
-            frame["probability_best"] = probability_best(
-                mean - cost, sd, f"{model_version}|{field}"
-            )
+            net = mean if cost is None else mean - cost
+            frame["probability_best"] = probability_best(net, sd, f"{model_version}|{field}")
         else:
             for column in (
                 "posterior_mean",
@@ -85,7 +85,3 @@ def probability_best(mean: np.ndarray, sd: np.ndarray, key: str) -> np.ndarray:
     z = np.random.default_rng(seed).standard_normal((BEST_DRAWS, len(mean)))
     winners = np.argmax(mean + sd * z, axis=1)
     return np.bincount(winners, minlength=len(mean)) / BEST_DRAWS
-
-
-def _cost(config: Config, field: str, value: str) -> float:
-    return config.guardrails.channel_cost(value) if field == "channel" else 0.0
