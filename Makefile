@@ -20,12 +20,13 @@ demo: $(INSTALLED) profiles.yml
 	$(BIN)/decisioning demo $(ARGS)
 
 ## test: lint, then every test (pytest drives dbt for the end-to-end and dbt tests, and
-## Debian's Chromium for the report: installed here when missing; without it tests fail)
+## Debian's Chromium for the report: installed here when missing; without it tests fail).
+## Two workers, one test file each at a time (tests/conftest.py gives each its dbt target).
 test: export DECISIONING_REQUIRE_CHROMIUM := 1
 test: $(INSTALLED) profiles.yml lint
 	command -v chromium >/dev/null || \
 		(apt-get update && apt-get install -y --no-install-recommends chromium)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check python tests benchmarks models
@@ -49,6 +50,7 @@ bench: $(INSTALLED) profiles.yml
 	$(BIN)/python benchmarks/bench_learning.py
 	$(BIN)/python benchmarks/bench_daily_cycle.py
 	$(BIN)/python benchmarks/bench_reporting.py
+	$(BIN)/python benchmarks/bench_llm.py
 
 clean:
 	rm -rf target logs $(VENV) decisioning.duckdb decisioning.duckdb.wal decisioning_report.html

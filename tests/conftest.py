@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,7 @@ from decisioning.catalog import Catalog
 from decisioning.config import Config, load_config
 from decisioning.decide import HOLDOUT, POLICY, Audience
 from decisioning.posterior import statistics_frame as core_statistics_frame
+from tests.llm_server import LLMServer
 
 FIELDS = ("channel", "send_slot", "subject_line", "greeting", "offer")
 DEFAULT_ACTION = {
@@ -84,3 +87,19 @@ def statistics_frame(
 
 
 AS_OF = dt.date(2026, 1, 10)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Parallel workers (pytest -n) each get their own dbt target and log folders."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        os.environ.setdefault("DBT_TARGET_PATH", f"target/{worker}")
+        os.environ.setdefault("DBT_LOG_PATH", f"logs/{worker}")
+
+
+@pytest.fixture
+def llm_server() -> Iterator[LLMServer]:
+    """An OpenAI-compatible server on 127.0.0.1 (tests/llm_server.py)."""
+    server = LLMServer()
+    yield server
+    server.close()

@@ -38,6 +38,10 @@ SETTINGS = {
     "reward": {"attribution_window_hours": 24},
     "audience": {"max_per_day": 1000, "recontact_days": 14},
     "policy": {"half_life_days": 30.0},
+    # No offer budget: once it runs out, the logs have no support for that offer, and the
+    # off-policy checks below assume full support (a documented limitation; the budgets are
+    # tested end to end in test_guardrails_end_to_end.py).
+    "guardrails": {"budgets": []},
     "evaluation": {
         "policies": [{"name": "email_midday", "actions": {"channel": "email", "send_slot": "h12"}}]
     },

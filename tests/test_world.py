@@ -19,6 +19,7 @@ from decisioning.world import (
     SEND_SLOTS,
     TIMEZONES,
     AppealDrift,
+    NewVariant,
     Response,
     World,
     generate_world,
@@ -457,10 +458,13 @@ def logit(p: np.ndarray) -> np.ndarray:
 def test_appeal_drift_validates_and_with_drifts_copies(world: World) -> None:
     with pytest.raises(ValueError, match="unknown field 'colour'"):
         AppealDrift("colour", "red", START, -0.1)
+    with pytest.raises(ValueError, match="unknown channel 'fax'"):
+        AppealDrift("channel", "fax", START, -0.1)
+    # A message value is checked against the world's values, new variants included.
     with pytest.raises(ValueError, match="unknown offer 'of_nope'"):
-        AppealDrift("offer", "of_nope", START, -0.1)
+        world.with_drifts(AppealDrift("offer", "of_nope", START, -0.1))
     with pytest.raises(ValueError, match="unknown subject_line 'email'"):
-        AppealDrift("subject_line", "email", START, -0.1)
+        world.with_drifts(AppealDrift("subject_line", "email", START, -0.1))
     with pytest.raises(TypeError, match="AppealDrift"):
         world.with_drifts(("offer", "of_plan", START, -0.1))  # type: ignore[arg-type]
     drift = AppealDrift("offer", "of_plan", START, -0.1)
@@ -668,3 +672,285 @@ def test_realized_rewards_average_to_expected_reward(
     assert abs(gap.mean()) < 4 * se, (gap.mean(), se)
     stationary = big_world.expected_reward(ids, actions_of(part), WEIGHTS, send_at=send)
     assert abs(realized.mean() - stationary.mean()) > 10 * se
+
+
+# -- new variants ------------------------------------------------------------------------------
+
+GEN_SL = "subject_line_gen_3fa2c1d0"
+GEN_GR = "greeting_gen_0b7d9e41"
+GEN_OF = "offer_gen_5c2a8f13"
+UNKNOWN = {f: f"{f}_gen_ffffffff" for f in ("subject_line", "greeting", "offer")}
+
+
+def random_actions(n: int, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        f: np.asarray(ACTION_VALUES[f], dtype=object)[rng.integers(0, len(ACTION_VALUES[f]), n)]
+        for f in FIELDS
+    }
+
+
+def twin(value: str) -> str:
+    return f"gen_{value}"
+
+
+def test_new_variant_without_shift_is_its_like(world: World, lapsing: np.ndarray) -> None:
+    """A twin of every base message value (shift 0): the same reward, bit for bit, whatever
+    the message values are swapped for their twins (so coherence is the like's too)."""
+    twins = [
+        NewVariant(f, twin(v), like=v)
+        for f in ("subject_line", "greeting", "offer")
+        for v in ACTION_VALUES[f]
+    ]
+    known = world.with_variants(*twins)
+    assert known.variants == tuple(twins) and world.variants == ()
+    assert known.customers is world.customers
+    n = 5_000
+    ids, actions = lapsing[:n], random_actions(n, seed=1)
+    send = days_after_start(np.random.default_rng(2).uniform(0.0, 6.0, n))
+    for weights in (WEIGHTS, {"open": 1.0}, {"click": 1.0}, {"conversion": 1.0}):
+        reference = world.expected_reward(ids, actions, weights, send_at=send)
+        for swapped in (["subject_line"], ["offer"], ["subject_line", "greeting", "offer"]):
+            renamed = dict(actions)
+            for f in swapped:
+                renamed[f] = np.array([twin(v) for v in actions[f]], dtype=object)
+            reward = known.expected_reward(ids, renamed, weights, send_at=send)
+            np.testing.assert_array_equal(reward, reference, err_msg=f"{weights} {swapped}")
+    # Only the sl_streak twin, as the brief's example.
+    streak = dict(actions, subject_line=np.full(n, "sl_streak", dtype=object))
+    gen = dict(actions, subject_line=np.full(n, GEN_SL, dtype=object))
+    one = world.with_variants(NewVariant("subject_line", GEN_SL, like="sl_streak"))
+    np.testing.assert_array_equal(
+        one.expected_reward(ids, gen, WEIGHTS), world.expected_reward(ids, streak, WEIGHTS)
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "like"),
+    [
+        ("subject_line", GEN_SL, "sl_streak"),
+        ("greeting", GEN_GR, "gr_coach"),
+        ("offer", GEN_OF, "of_free_week"),
+    ],
+)
+def test_a_positive_shift_raises_every_customer_s_reward(
+    world: World, lapsing: np.ndarray, field: str, value: str, like: str
+) -> None:
+    """The shift moves one logit term (the open term for a subject line, the click term for a
+    greeting or an offer) up, and every weight but the unsubscribe one (untouched) is > 0."""
+    shifted = world.with_variants(NewVariant(field, value, like=like, logit_shift=0.3))
+    n = 5_000
+    ids, actions = lapsing[:n], random_actions(n, seed=3)
+    base = shifted.expected_reward(ids, dict(actions, **{field: np.full(n, like)}), WEIGHTS)
+    new = shifted.expected_reward(ids, dict(actions, **{field: np.full(n, value)}), WEIGHTS)
+    assert (new > base).all()
+    # Exactly the shift on the logit of its step.
+    step = {
+        "subject_line": ("open", None),
+        "greeting": ("click", "open"),
+        "offer": ("click", "open"),
+    }
+    top, bottom = step[field]
+
+    def step_logit(a: dict[str, np.ndarray]) -> np.ndarray:
+        p = shifted.expected_reward(ids, a, {top: 1.0})
+        under = (
+            np.array([DELIVERY[c] for c in a["channel"]])
+            if bottom is None
+            else shifted.expected_reward(ids, a, {bottom: 1.0})
+        )
+        return logit(p / under)
+
+    gap = step_logit(dict(actions, **{field: np.full(n, value)})) - step_logit(
+        dict(actions, **{field: np.full(n, like)})
+    )
+    np.testing.assert_allclose(gap, 0.3, atol=1e-8)
+
+
+def test_an_unknown_value_is_the_mean_of_the_base_values(world: World, lapsing: np.ndarray) -> None:
+    """An unregistered id: each logit term is the customer's mean over the base values, with
+    coherence 0, from the stationary truth (registered variants and drifts left out)."""
+    n = 3_000
+    ids = lapsing[:n]
+    actions = random_actions(n, seed=4)
+    actions["subject_line"] = np.full(n, UNKNOWN["subject_line"], dtype=object)  # K = 0
+    other = world.with_variants(
+        NewVariant("subject_line", GEN_SL, like="sl_discount", logit_shift=3.0),
+        NewVariant("offer", GEN_OF, like="of_plan", logit_shift=3.0),
+    ).with_drifts(AppealDrift("subject_line", "sl_streak", START, 1.0))
+    d_c = np.array([DELIVERY[c] for c in actions["channel"]])
+
+    def logits(w: World, field: str, values: tuple[str, ...]) -> np.ndarray:
+        """Per value (columns): the open logit, the click logit given an open and the
+        conversion logit given a click, (3, n, k)."""
+        out = np.empty((3, n, len(values)))
+        quiet = dict(actions, channel=np.full(n, "", dtype=object))
+        organic = w.expected_reward(ids, quiet, {"conversion": 1.0})
+        for k, value in enumerate(values):
+            a = dict(actions, **{field: np.full(n, value, dtype=object)})
+            opened, clicked, converted = (
+                w.expected_reward(ids, a, {name: 1.0}) for name in ("open", "click", "conversion")
+            )
+            p_msg = 1 - (1 - converted) / (1 - organic)
+            out[:, :, k] = [logit(opened / d_c), logit(clicked / opened), logit(p_msg / clicked)]
+        return out
+
+    for field in ("subject_line", "greeting", "offer"):
+        base = logits(world, field, ACTION_VALUES[field]).mean(axis=2)
+        for w in (world, other):
+            unknown = logits(w, field, (UNKNOWN[field],))[:, :, 0]
+            # A base subject line has its own coherence with the offer: no click logit then.
+            steps = [0, 2] if field == "subject_line" else [0, 1, 2]
+            np.testing.assert_allclose(
+                unknown[steps], base[steps], rtol=0, atol=1e-7, err_msg=field
+            )
+    # Coherence 0 with an unknown offer, even for sl_discount (-1.2 without a discount).
+    actions["offer"] = np.full(n, UNKNOWN["offer"], dtype=object)
+    discount = logits(world, "subject_line", ("sl_discount", UNKNOWN["subject_line"]))[1]
+    np.testing.assert_allclose(discount[:, 0], discount[:, 1], rtol=0, atol=1e-7)
+    # Hence its reward lies between the best and the worst base value's, customer by customer.
+    rewards = np.stack(
+        [
+            world.expected_reward(ids, dict(actions, greeting=np.full(n, v)), WEIGHTS)
+            for v in (*ACTION_VALUES["greeting"], UNKNOWN["greeting"])
+        ],
+        axis=1,
+    )
+    assert (rewards[:, -1] > rewards[:, :-1].min(axis=1)).all()
+    assert (rewards[:, -1] < rewards[:, :-1].max(axis=1)).all()
+
+
+def test_respond_to_new_and_unknown_variants(big_world: World, decisions: pd.DataFrame) -> None:
+    """Decisions naming a registered variant (drifting) or an id the world never heard of,
+    as decisions_to_sync logs them: realized rewards average to expected_reward."""
+    world = big_world.with_variants(
+        NewVariant("subject_line", GEN_SL, like="sl_streak", logit_shift=0.8),
+        NewVariant("offer", GEN_OF, like="of_discount_20", logit_shift=-0.5),
+    ).with_drifts(AppealDrift("subject_line", GEN_SL, START + dt.timedelta(days=3), -0.3))
+    part = without_message(decisions.iloc[:120_000], 0.1, seed=9)
+    rng = np.random.default_rng(10)
+    sends = part["channel"].notna() & (part["channel"] != "")
+    for field, new in (
+        ("subject_line", [GEN_SL, UNKNOWN["subject_line"]]),
+        ("greeting", [UNKNOWN["greeting"]]),
+        ("offer", [GEN_OF, UNKNOWN["offer"]]),
+    ):
+        swap = sends & (rng.random(len(part)) < 0.25 * len(new))
+        part.loc[swap, field] = np.asarray(new, dtype=object)[rng.integers(0, len(new), swap.sum())]
+        part[f"{field}_id"] = part[field]
+        part[field] = part[field].where(~sends, "rendered text")
+    new_sl = part["subject_line_id"].isin([GEN_SL, UNKNOWN["subject_line"]]).to_numpy()
+    assert 0.4 < new_sl.mean() < 0.5
+
+    response = world.respond(part, WINDOW)
+    sent = response.message_events.query("event_type == 'sent'")["decision_id"]
+    assert set(sent) == set(part.loc[sends, "decision_id"])
+    from_events = realized_reward(part, response)
+    realized = world.realized_rewards(part, WEIGHTS, WINDOW)
+    np.testing.assert_allclose(realized, from_events["reward"].to_numpy(), atol=1e-12)
+    ids, send = part["customer_id"].to_numpy(dtype=object), part["send_at_utc"]
+    actions = {
+        f: part[f"{f}_id" if f"{f}_id" in part else f].to_numpy(dtype=object) for f in FIELDS
+    }
+    expected = world.expected_reward(ids, actions, WEIGHTS, send_at=send)
+    for rows in (np.ones(len(part), dtype=bool), new_sl):
+        gap = realized[rows] - expected[rows]
+        se = gap.std(ddof=1) / np.sqrt(rows.sum())
+        assert abs(gap.mean()) < 4 * se, (gap.mean(), se)
+    # The sampler follows the variants' own truth: a shifted sl_streak is well apart.
+    gen = part["subject_line_id"].isin([GEN_SL]).to_numpy()
+    as_like = dict(actions, subject_line=np.where(gen, "sl_streak", actions["subject_line"]))
+    like = world.expected_reward(ids, as_like, {"open": 1.0}, send_at=send)[gen]
+    opened = from_events["open"].to_numpy()[gen]
+    assert opened.mean() - like.mean() > 10 * opened.std(ddof=1) / np.sqrt(gen.sum())
+
+
+def test_oracle_chooses_among_the_values_it_is_given(world: World, lapsing: np.ndarray) -> None:
+    """Default: the base values, new variants or not. With ``values`` (new, unknown and
+    drifting ones included): oracle, uniform and best single action agree with brute force."""
+    strong = world.with_variants(
+        NewVariant("subject_line", GEN_SL, like="sl_question", logit_shift=2.0),
+        NewVariant("offer", GEN_OF, like="of_plan", logit_shift=0.2),
+    )
+    ids = lapsing[:2_000]
+    base = world.oracle_actions(ids, None, WEIGHTS)
+    for f, v in strong.oracle_actions(ids, None, WEIGHTS).items():
+        np.testing.assert_array_equal(v, base[f], err_msg=f)
+    assert strong.best_fixed_action(ids, None, WEIGHTS) == world.best_fixed_action(
+        ids, None, WEIGHTS
+    )
+    values = {"subject_line": [*ACTION_VALUES["subject_line"], GEN_SL]}
+    assert (
+        strong.oracle_actions(ids, None, WEIGHTS, values=values)["subject_line"] == GEN_SL
+    ).mean() > 0.9
+
+    drifted = strong.with_drifts(
+        AppealDrift("subject_line", GEN_SL, START + dt.timedelta(days=1), -0.4),
+        AppealDrift("offer", "of_plan", START + dt.timedelta(days=1), 0.2),
+    )
+    ids = lapsing[200:230]
+    send = days_after_start(np.random.default_rng(3).uniform(0.0, 8.0, len(ids)))
+    values = {
+        "subject_line": ["sl_streak", GEN_SL, "sl_discount", UNKNOWN["subject_line"]],
+        "offer": [*ACTION_VALUES["offer"], GEN_OF, UNKNOWN["offer"]],
+    }
+    choices = {f: values.get(f, ACTION_VALUES[f]) for f in FIELDS}
+    combos = list(itertools.product(*(choices[f] for f in FIELDS)))
+    n, k = len(ids), len(combos)
+    flat = {
+        f: np.tile(np.array([c[j] for c in combos], dtype=object), n) for j, f in enumerate(FIELDS)
+    }
+    rewards = drifted.expected_reward(
+        np.repeat(ids, k), flat, WEIGHTS, send_at=np.repeat(send, k)
+    ).reshape(n, k)
+    eligible = np.ones((n, 3), dtype=bool)
+    oracle = drifted.oracle_actions(ids, eligible, WEIGHTS, send_at=send, values=values)
+    for i in range(n):
+        assert tuple(oracle[f][i] for f in FIELDS) == combos[int(rewards[i].argmax())], i
+    assert {GEN_SL, "sl_streak"} & set(oracle["subject_line"])
+    uniform = drifted.uniform_expected_reward(ids, eligible, WEIGHTS, send_at=send, values=values)
+    np.testing.assert_allclose(uniform, rewards.mean(axis=1), rtol=1e-10)
+    action, value = drifted.best_fixed_action(ids, eligible, WEIGHTS, send_at=send, values=values)
+    assert value == pytest.approx(rewards.mean(axis=0).max(), rel=1e-10)
+    assert tuple(action[f] for f in FIELDS) == combos[int(rewards.mean(axis=0).argmax())]
+
+
+def test_new_variants_are_validated(world: World) -> None:
+    with pytest.raises(ValueError, match="'channel' is not a message field"):
+        NewVariant("channel", "fax", like="sms")
+    with pytest.raises(ValueError, match="like='sl_nope' is not a known subject_line"):
+        NewVariant("subject_line", GEN_SL, like="sl_nope")
+    with pytest.raises(ValueError, match="like='gr_hey' is not a known subject_line"):
+        NewVariant("subject_line", GEN_SL, like="gr_hey")
+    with pytest.raises(ValueError, match="offer 'of_plan' collides with a known value"):
+        NewVariant("offer", "of_plan", like="of_none")
+    with pytest.raises(ValueError, match="non-empty string"):
+        NewVariant("greeting", "", like="gr_hey")
+    with pytest.raises(ValueError, match="logit_shift must be finite"):
+        NewVariant("greeting", GEN_GR, like="gr_hey", logit_shift=float("nan"))
+    variant = NewVariant("subject_line", GEN_SL, like="sl_streak", logit_shift=0.5)
+    with pytest.raises(TypeError, match="NewVariant"):
+        world.with_variants(("subject_line", GEN_SL, "sl_streak"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=f"subject_line '{GEN_SL}' given twice"):
+        world.with_variants(variant, NewVariant("subject_line", GEN_SL, like="sl_question"))
+    # Replacing, like with_drifts; a drift may name a variant only while it is registered.
+    drift = AppealDrift("subject_line", GEN_SL, START, -0.1)
+    with pytest.raises(ValueError, match=f"unknown subject_line '{GEN_SL}'"):
+        world.with_drifts(drift)
+    drifted = world.with_variants(variant).with_drifts(drift)
+    other = NewVariant("offer", GEN_OF, like="of_plan")
+    with pytest.raises(ValueError, match=f"unknown subject_line '{GEN_SL}'"):
+        drifted.with_variants(other)
+    assert drifted.with_variants(variant, other).variants == (variant, other)
+    assert world.with_variants(variant).with_variants().variants == ()
+    # values: message fields only, distinct non-empty values; channels and slots stay fixed.
+    ids = world.customers["customer_id"].to_numpy(dtype=object)[:10]
+    with pytest.raises(ValueError, match="'channel' is not a message field"):
+        world.oracle_actions(ids, None, WEIGHTS, values={"channel": ["email"]})
+    with pytest.raises(ValueError, match="distinct"):
+        world.best_fixed_action(ids, None, WEIGHTS, values={"offer": ["of_plan", "of_plan"]})
+    with pytest.raises(ValueError, match="non-empty"):
+        world.uniform_expected_reward(ids, None, WEIGHTS, values={"offer": ["of_plan", ""]})
+    actions = {f: np.full(len(ids), ACTION_VALUES[f][0], dtype=object) for f in FIELDS}
+    with pytest.raises(ValueError, match=r"send_slot: unknown value\(s\) of a message \['h99'\]"):
+        world.expected_reward(ids, dict(actions, send_slot=np.full(len(ids), "h99")), WEIGHTS)

@@ -1,5 +1,6 @@
 -- Every decidable value of every field, long: the policy's arms. Message variants carry
--- their content and labels (tags); the policy derives their action features from both.
+-- their content, labels (tags) and stored semantic tags; the policy derives their action
+-- features from them. value_position orders each field's values as the seeds do.
 {%- set message_fields = decisioning_config()['message_fields'] %}
 
 with channels as (
@@ -9,9 +10,11 @@ with channels as (
         channel as value_id,
         display_name as content,
         '' as tags,
+        cast(null as varchar) as semantic_tags,
         opt_in_column,
         cast(null as integer) as local_hour,
-        is_active
+        is_active,
+        row_number() over () as value_position
     from {{ ref('stg_catalog__channels') }}
 ),
 
@@ -22,9 +25,11 @@ send_slots as (
         send_slot as value_id,
         display_name as content,
         '' as tags,
+        cast(null as varchar) as semantic_tags,
         cast(null as varchar) as opt_in_column,
         local_hour,
-        is_active
+        is_active,
+        row_number() over () as value_position
     from {{ ref('stg_catalog__send_slots') }}
 ),
 
@@ -39,9 +44,11 @@ message_variants as (
         variant_id as value_id,
         content,
         tags,
+        semantic_tags,
         cast(null as varchar) as opt_in_column,
         cast(null as integer) as local_hour,
-        is_active
+        is_active,
+        value_position
     from {{ ref('stg_catalog__message_variants') }}
 ),
 
@@ -54,3 +61,4 @@ final as (
 )
 
 select * from final
+order by field_position, value_position

@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from decisioning.config import FIXED_FIELDS, ConfigError
-from decisioning.tags import label_tags, rule_tags
+from decisioning.tags import feature_tags, label_tags
 
 SEND_NOTHING = "none"
 """The channel value that sends no message (``policy.send_nothing``)."""
@@ -45,7 +45,10 @@ class Catalog:
         cls, frame: pd.DataFrame, fields: tuple[str, ...], send_nothing: bool = False
     ) -> Catalog:
         """Build from the ``action_catalog`` model (field, value_id, content, tags,
-        opt_in_column, is_active). ``send_nothing`` adds the channel value ``none``."""
+        semantic_tags, opt_in_column, is_active, value_position: the values' order, else the
+        rows'). ``send_nothing`` adds the channel value ``none``."""
+        if "value_position" in frame:
+            frame = frame.sort_values("value_position", kind="stable")
         active = frame[frame["is_active"].astype(bool)]
         values: dict[str, tuple[str, ...]] = {}
         for field in fields:
@@ -132,12 +135,12 @@ def action_features(
 
 
 def _tags(rows: pd.DataFrame, value_id: str) -> set[str]:
-    """Rule tags of a value's content plus its catalog labels (``tags`` column, optional)."""
+    """A value's schema tags (stored by ``decisioning tag``, else the rules') plus its
+    catalog labels (``tags`` column)."""
     if value_id not in rows.index:
         return set()
     row = rows.loc[value_id]
-    content = row.get("content")
-    labels = row.get("tags")
-    return rule_tags(content if isinstance(content, str) else None) | label_tags(
-        labels if isinstance(labels, str) else None
-    )
+    content, labels, stored = (row.get(c) for c in ("content", "tags", "semantic_tags"))
+    return feature_tags(
+        content if isinstance(content, str) else None, stored if isinstance(stored, str) else None
+    ) | label_tags(labels if isinstance(labels, str) else None)

@@ -1,4 +1,5 @@
-"""``decisioning``: run the demo, run one turn of the loop, check settings, write the report."""
+"""``decisioning``: run the demo, run one turn of the loop, check settings, write the report,
+tag the catalog, write new variants when the winners plateau and review them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 
 from decisioning.catalog import CatalogError
 from decisioning.config import ALGORITHMS, ConfigError
+from decisioning.llm import LLMError
+from decisioning.llm_steps import StepError
 from decisioning.project import BuildError, Project
 from decisioning.report import ReportError, write_report
 
@@ -51,10 +54,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--database", type=Path, help="DuckDB file (default: the project's database)"
     )
 
+    tag = commands.add_parser(
+        "tag", help="tag catalog texts without tags (LLM when llm.enabled, else the rules)"
+    )
+    tag.add_argument("--llm", action="store_true", help="use the LLM even if not llm.enabled")
+    autotune = commands.add_parser(
+        "autotune", help="on a plateau, have the LLM write candidate variants (after a build)"
+    )
+    autotune.add_argument(
+        "--as-of", type=dt.date.fromisoformat, help="YYYY-MM-DD (default: decisioning.as_of)"
+    )
+    candidates = commands.add_parser("candidates", help="list Auto-Tune's pending candidates")
+    candidates.add_argument("--all", action="store_true", help="also approved and rejected ones")
+    approve = commands.add_parser("approve", help="approve pending candidates (by variant id)")
+    approve.add_argument("variant_ids", nargs="+")
+    reject = commands.add_parser("reject", help="reject pending candidates (by variant id)")
+    reject.add_argument("variant_ids", nargs="+")
+    reject.add_argument("--reason", default="", help="recorded with the rejection")
+
     args = parser.parse_args(argv)
     try:
         return _run(args)
-    except (ConfigError, CatalogError, BuildError, ReportError, FileExistsError) as error:
+    except (
+        ConfigError,
+        CatalogError,
+        BuildError,
+        ReportError,
+        FileExistsError,
+        LLMError,
+        StepError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -79,6 +108,8 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(f"Report: {path}")
         return 0
+    if args.command in LLM_COMMANDS:
+        return _llm_step(project, args)
     from decisioning.demo import run_demo, summary
 
     if args.customers < 100 or args.days < 1:
@@ -87,6 +118,31 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Demo: {args.customers:,} customers, {args.days} days, seed {args.seed}")
     result = run_demo(args.customers, args.days, args.seed, overrides=overrides, project=project)
     summary(result)
+    return 0
+
+
+LLM_COMMANDS = ("tag", "autotune", "candidates", "approve", "reject")
+
+
+def _llm_step(project: Project, args: argparse.Namespace) -> int:
+    from decisioning import llm_steps
+
+    as_of = getattr(args, "as_of", None)
+    config = project.config({"as_of": as_of.isoformat()} if as_of else {})
+    if args.command == "candidates":
+        frame = llm_steps.list_candidates(project, config, args.all)
+        print(frame.to_string(index=False) if not frame.empty else "No candidates.")
+        return 0
+    if args.command == "tag":
+        result = llm_steps.tag_catalog(project, config, use_llm=args.llm or None)
+    elif args.command == "autotune":
+        result = llm_steps.autotune(project, config)
+    else:
+        approve = args.command == "approve"
+        result = llm_steps.review(
+            project, config, args.variant_ids, approve, getattr(args, "reason", "")
+        )
+    print("\n".join(result.lines))
     return 0
 
 

@@ -85,7 +85,37 @@ DEFAULTS: dict[str, Any] = {
         "max_exploration_share": None,
     },
     "evaluation": {"policies": [], "min_effective_sample_size": 100},
+    "llm": {
+        "enabled": False,
+        "model": None,
+        "base_url": None,
+        "api_key_env": "OPENAI_API_KEY",
+        "timeout_seconds": 30,
+        "max_retries": 3,
+        "max_tokens_per_run": 50_000,
+        "concurrency": 4,
+    },
+    "autotune": {
+        "fields": [],
+        "plateau": {
+            "days": 5,
+            "min_probability_best": 0.9,
+            "max_relative_change": 0.05,
+            "min_rewards": 200,
+        },
+        "cooldown_days": 7,
+        "variants_per_run": 3,
+        "auto_approve": False,
+        "max_auto_approved_per_day": 1,
+        "brand_guidelines": None,
+        "banned_words": [],
+        "placeholders": ["first_name"],
+        "max_characters": {},
+    },
 }
+DEFAULT_MODEL = "gpt-4.1-mini"
+CHANNEL_MAX_CHARACTERS = {"sms": 160}
+"""Length limits that apply unless ``autotune.max_characters`` sets the channel's own."""
 _TIME_OF_DAY = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
@@ -202,6 +232,55 @@ class EvaluationConfig:
     min_effective_sample_size: int
 
 
+@dataclass(frozen=True)
+class LLMConfig:
+    """The OpenAI-compatible endpoint of the LLM steps (tagging, Auto-Tune).
+
+    ``model`` and ``base_url`` fall back to ``$OPENAI_MODEL`` / ``$OPENAI_BASE_URL``, then to
+    OpenAI's; the key is read from the environment variable ``api_key_env``.
+    """
+
+    enabled: bool
+    model: str | None
+    base_url: str | None
+    api_key_env: str
+    timeout_seconds: float
+    max_retries: int
+    max_tokens_per_run: int
+    concurrency: int
+
+
+@dataclass(frozen=True)
+class PlateauRule:
+    """A field has plateaued on a day when, on each of its last ``days`` decision dates
+    with finalized rewards, the same value leads (highest mean reward to date, among values
+    with at least ``min_rewards``), its probability of being best is at least
+    ``min_probability_best``, and its mean reward to date moved by at most
+    ``max_relative_change`` (relative) from the first of those dates to the last."""
+
+    days: int
+    min_probability_best: float
+    max_relative_change: float
+    min_rewards: int
+
+
+@dataclass(frozen=True)
+class AutotuneConfig:
+    """Auto-Tune: which fields it writes for, when, how many, and the rules every text
+    must pass (``max_characters`` per channel, with ``CHANNEL_MAX_CHARACTERS`` underneath)."""
+
+    fields: tuple[str, ...]
+    plateau: PlateauRule
+    cooldown_days: int
+    variants_per_run: int
+    auto_approve: bool
+    max_auto_approved_per_day: int
+    brand_guidelines: str | None
+    banned_words: tuple[str, ...]
+    placeholders: tuple[str, ...]
+    max_characters: dict[str, int]
+
+
 BUILT_IN_POLICIES = ("logged", "current", "current_greedy", "uniform_random", "best_combination")
 
 
@@ -216,6 +295,8 @@ class Config:
     holdout: HoldoutConfig
     guardrails: GuardrailsConfig
     evaluation: EvaluationConfig
+    llm: LLMConfig
+    autotune: AutotuneConfig
     reward_weights: dict[str, float]
     attribution_window_hours: float
     raw: dict[str, Any]
@@ -273,6 +354,8 @@ def load_config(
         holdout=_holdout(raw["holdout"]),
         guardrails=_guardrails(raw["guardrails"], FIXED_FIELDS + tuple(raw["message_fields"])),
         evaluation=_evaluation(raw["evaluation"], FIXED_FIELDS + tuple(raw["message_fields"])),
+        llm=_llm(raw["llm"]),
+        autotune=_autotune(raw["autotune"], tuple(raw["message_fields"])),
         reward_weights=_weights(raw["reward"]["weights"]),
         attribution_window_hours=_positive(
             raw["reward"]["attribution_window_hours"], "reward.attribution_window_hours"
@@ -580,6 +663,73 @@ def _evaluation(e: Mapping[str, Any], fields: tuple[str, ...]) -> EvaluationConf
     return EvaluationConfig(
         tuple(policies),
         _whole(e["min_effective_sample_size"], "evaluation.min_effective_sample_size"),
+    )
+
+
+def _llm(c: Mapping[str, Any]) -> LLMConfig:
+    for key in ("model", "base_url"):
+        if c[key] is not None and not (isinstance(c[key], str) and c[key].strip()):
+            raise ConfigError(f"decisioning.llm.{key}: expected text or null, got {c[key]!r}.")
+    if not isinstance(c["api_key_env"], str) or not c["api_key_env"]:
+        raise ConfigError(
+            "decisioning.llm.api_key_env: name the environment variable holding the API key, "
+            "e.g. OPENAI_API_KEY."
+        )
+    return LLMConfig(
+        enabled=bool(c["enabled"]),
+        model=c["model"],
+        base_url=c["base_url"],
+        api_key_env=c["api_key_env"],
+        timeout_seconds=_positive(c["timeout_seconds"], "llm.timeout_seconds"),
+        max_retries=_whole(c["max_retries"], "llm.max_retries", minimum=0),
+        max_tokens_per_run=_whole(c["max_tokens_per_run"], "llm.max_tokens_per_run"),
+        concurrency=_whole(c["concurrency"], "llm.concurrency"),
+    )
+
+
+def _autotune(a: Mapping[str, Any], message_fields: tuple[str, ...]) -> AutotuneConfig:
+    fields = tuple(a["fields"]) or message_fields
+    unknown = [f for f in fields if f not in message_fields]
+    if unknown:
+        raise ConfigError(
+            f"decisioning.autotune.fields: {unknown} are not message fields. "
+            f"Choose from: {', '.join(message_fields)} (or leave empty for all)."
+        )
+    p = a["plateau"]
+    limits = a["max_characters"]
+    for channel, limit in limits.items():
+        _whole(limit, f"autotune.max_characters.{channel}")
+    for key in ("banned_words", "placeholders"):
+        if not all(isinstance(w, str) and w.strip() for w in a[key]):
+            raise ConfigError(f"decisioning.autotune.{key}: list non-empty text items.")
+    guidelines = a["brand_guidelines"]
+    if guidelines is not None and not isinstance(guidelines, str):
+        raise ConfigError(
+            "decisioning.autotune.brand_guidelines: the path of a text file (relative to the "
+            f"project), got {guidelines!r}."
+        )
+    return AutotuneConfig(
+        fields=fields,
+        plateau=PlateauRule(
+            days=_whole(p["days"], "autotune.plateau.days", minimum=2),
+            min_probability_best=_probability(
+                p["min_probability_best"], "autotune.plateau.min_probability_best"
+            ),
+            max_relative_change=_positive(
+                p["max_relative_change"], "autotune.plateau.max_relative_change"
+            ),
+            min_rewards=_whole(p["min_rewards"], "autotune.plateau.min_rewards"),
+        ),
+        cooldown_days=_whole(a["cooldown_days"], "autotune.cooldown_days", minimum=0),
+        variants_per_run=_whole(a["variants_per_run"], "autotune.variants_per_run"),
+        auto_approve=bool(a["auto_approve"]),
+        max_auto_approved_per_day=_whole(
+            a["max_auto_approved_per_day"], "autotune.max_auto_approved_per_day", minimum=0
+        ),
+        brand_guidelines=guidelines,
+        banned_words=tuple(w.strip() for w in a["banned_words"]),
+        placeholders=tuple(w.strip() for w in a["placeholders"]),
+        max_characters={**CHANNEL_MAX_CHARACTERS, **{str(c): int(v) for c, v in limits.items()}},
     )
 
 

@@ -1,7 +1,9 @@
 """The demo: a simulated fitness app runs its win-back campaign through the loop, day by day.
 
 Each day: ``dbt build`` with that day as ``as_of``; the simulated customers respond to
-``decisions_to_sync``; their message and product events are appended to the sources.
+``decisions_to_sync``; their message and product events are appended to the sources. The
+catalog is tagged first (``decisioning tag``); with ``llm.enabled``, Auto-Tune runs after
+every day's responses and its approved variants join the next day's catalog.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from decisioning.config import Config
 from decisioning.decide import GROUPS
 from decisioning.project import Project
 from decisioning.report import write_report
-from decisioning.world import World, generate_world
+from decisioning.world import NewVariant, World, generate_world
 
 MARKER_TABLE = "raw.demo_world"
 FIELDS = ("channel", "send_slot", "subject_line", "greeting", "offer")
@@ -38,6 +40,7 @@ class DemoResult:
     rewards: pd.DataFrame
     traffic: pd.DataFrame
     skips: pd.DataFrame
+    candidates: pd.DataFrame
     database: Path
 
 
@@ -49,13 +52,21 @@ def run_demo(
     overrides: dict[str, Any] | None = None,
     project: Project | None = None,
     progress: bool = True,
+    new_variants: tuple[NewVariant, ...] = (),
 ) -> DemoResult:
-    """Simulate ``days`` turns of the loop on a fresh demo database; return what happened."""
+    """Simulate ``days`` turns of the loop on a fresh demo database; return what happened.
+
+    ``new_variants``: how the simulated customers take to variants Auto-Tune may write
+    (others behave like an average variant of their field)."""
+    from decisioning.llm_steps import autotune, tag_catalog
+
     project = project or Project.open()
     settings = overrides or {}
     config = project.config(settings)
     world = generate_world(n_customers=customers, seed=seed, start=start)
+    world = world.with_variants(*new_variants) if new_variants else world
     create_sources(project.database, world, seed)
+    tag_catalog(project, project.config({**settings, "as_of": start.isoformat()}))
     daily = []
     for day in _progress(range(days), progress, "Simulating days"):
         as_of = start + dt.timedelta(days=day)
@@ -66,7 +77,10 @@ def run_demo(
             {**settings, "as_of": as_of.isoformat()}, *(NO_UNIT_TESTS if last else DAILY_ONLY)
         )
         simulate_day(project.database, world, as_of, config.attribution_window_hours)
-        daily.append(_truth(world, _decided(project.database, as_of, config), as_of, config))
+        decided = _decided(project.database, as_of, config)
+        daily.append(_truth(world, decided, as_of, config, _message_values(project.database)))
+        if config.llm.enabled and not last:
+            autotune(project, project.config({**settings, "as_of": as_of.isoformat()}), stage=False)
     with duckdb.connect(str(project.database)) as con:
         rewards = con.sql(
             "select decision_date, decision_group, count(*) as decisions, "
@@ -83,7 +97,11 @@ def run_demo(
             "select reason, count(*) as customers from main.decision_skips "
             "group by all order by customers desc"
         ).df()
-    return DemoResult(pd.DataFrame(daily), rewards, traffic, skips, project.database)
+        candidates = con.sql(
+            "select created_on, variant_id, status, content, rejection_reason "
+            "from main.variant_candidates order by created_at, variant_id"
+        ).df()
+    return DemoResult(pd.DataFrame(daily), rewards, traffic, skips, candidates, project.database)
 
 
 def _progress(items: range, enabled: bool, label: str) -> Any:
@@ -204,9 +222,26 @@ def _decided(database: Path, as_of: dt.date, config: Config) -> pd.DataFrame:
     return decided
 
 
-def _truth(world: World, sent: pd.DataFrame, as_of: dt.date, config: Config) -> dict[str, Any]:
+def _message_values(database: Path) -> dict[str, list[str]]:
+    """The active message variants of the day's catalog, per message field."""
+    with duckdb.connect(str(database)) as con:
+        rows = con.sql(
+            "select field, value_id from main.action_catalog where is_active and field in "
+            f"({', '.join(repr(f) for f in FIELDS[2:])})"
+        ).fetchall()
+    return {f: [v for field, v in rows if field == f] for f in FIELDS[2:]}
+
+
+def _truth(
+    world: World,
+    sent: pd.DataFrame,
+    as_of: dt.date,
+    config: Config,
+    values: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
     """The simulator's expected reward of today's decisions, by group, and of the oracle
-    (which may also send nothing when the campaign allows it)."""
+    (which may also send nothing when the campaign allows it) choosing among ``values``
+    (the day's message variants, Auto-Tune's included)."""
     row: dict[str, Any] = {"as_of": as_of, "decisions": len(sent)}
     truth: dict[str, Any] = {
         "weights": config.reward_weights,
@@ -224,7 +259,7 @@ def _truth(world: World, sent: pd.DataFrame, as_of: dt.date, config: Config) -> 
         row[f"{group}_expected_reward"] = float(np.mean(expected))
         row[f"{group}_expected_reward_sd"] = float(np.std(expected))
         if group == "policy":
-            oracle = world.oracle_actions(ids, None, **truth, send_at=send_at)
+            oracle = world.oracle_actions(ids, None, **truth, send_at=send_at, values=values)
             best = world.expected_reward(ids, oracle, **truth, send_at=send_at)
             if config.policy.send_nothing:
                 nothing = {f: np.full(len(ids), "" if f == "channel" else None) for f in FIELDS}
@@ -257,6 +292,9 @@ def summary(result: DemoResult, print_line: Callable[[str], None] = print) -> No
         print_line("\nMeasured reward in the warehouse (finalized windows, table `rewards`):")
         print_line(measured.round(3).to_string())
     _traffic_summary(result.traffic, print_line)
+    if not result.candidates.empty:
+        print_line("\nVariants Auto-Tune wrote (table variant_candidates):")
+        print_line(result.candidates.to_string(index=False))
     if not result.skips.empty:
         print_line("\nSkipped (no decision made), by reason, all days (table decision_skips):")
         print_line(result.skips.to_string(index=False))

@@ -64,13 +64,31 @@ slot, S_l for a subject line; click logit: G_g for a greeting, O_o for an offer)
 evaluated at each decision's send time ``u`` by ``respond``, ``realized_rewards``,
 ``expected_reward``, ``oracle_actions``, ``uniform_expected_reward`` and
 ``best_fixed_action`` alike (their default ``send_at`` is ``World.start`` 00:00).
+
+New variants
+------------
+Message variants may join the catalog mid-run (e.g. LLM-written ``subject_line_gen_3fa2c1d0``).
+``World.with_variants(NewVariant(field, value, like, δ), ...)`` registers ``value``: it behaves
+like the base variant ``like`` of its field, its logit term shifted by ``δ``::
+
+    subject line  S_v = S_like + δ,  K_vo = K_like,o      greeting  G_v = G_like + δ
+    offer         O_v = O_like + δ,  V_v = V_like,  K_lv = K_l,like   (only the click term moves)
+
+Any other non-empty value of a message field (never registered, e.g. written by a real LLM) is
+a neutral new text: each of its terms is the customer's mean over the field's base values,
+e.g. ``S = ⅙ Σ_l S_l``, ``O = ¼ Σ_o O_o``, ``V = ¼ Σ_o V_o``, and its coherence is ``K = 0``.
+Both use the stationary terms: a drift of ``like`` does not carry over, but an ``AppealDrift``
+may name a registered variant. Channels and send slots stay fixed (unknown ones raise).
+``respond``, ``realized_rewards`` and ``expected_reward`` take any of these values;
+``oracle_actions``, ``uniform_expected_reward`` and ``best_fixed_action`` choose among the base
+values unless ``values`` lists the message values to choose from.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -102,7 +120,7 @@ ACTION_VALUES: dict[str, tuple[str, ...]] = {
     "greeting": GREETINGS,
     "offer": OFFERS,
 }
-_VALUE_SETS = {name: pa.array(values, type=pa.string()) for name, values in ACTION_VALUES.items()}
+MESSAGE_FIELDS = ("subject_line", "greeting", "offer")
 TIMEZONES: dict[str, float] = {
     "America/New_York": 0.25,
     "America/Chicago": 0.12,
@@ -148,15 +166,60 @@ _COHERENCE = np.array(
     ]
 )
 
+# The truth's array of the logit term of each field's values (columns in ACTION_VALUES order,
+# then the registered NewVariants of the field).
+_TERMS = {
+    "channel": "open_channel",
+    "send_slot": "open_slot",
+    "subject_line": "open_subject",
+    "greeting": "click_greeting",
+    "offer": "click_offer",
+}
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
+class NewVariant:
+    """A message variant joining mid-run: behaves like ``like``, its logit + ``logit_shift``."""
+
+    field: str
+    value: str
+    like: str
+    logit_shift: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.field not in MESSAGE_FIELDS:
+            raise ValueError(
+                f"NewVariant: {self.field!r} is not a message field; expected one of "
+                f"{MESSAGE_FIELDS}"
+            )
+        known = ACTION_VALUES[self.field]
+        if not isinstance(self.value, str) or not self.value:
+            raise ValueError(f"NewVariant: value must be a non-empty string, got {self.value!r}")
+        if self.value in known:
+            raise ValueError(
+                f"NewVariant: {self.field} {self.value!r} collides with a known value; "
+                f"known: {known}"
+            )
+        if self.like not in known:
+            raise ValueError(
+                f"NewVariant {self.value!r}: like={self.like!r} is not a known {self.field}; "
+                f"known: {known}"
+            )
+        if not np.isfinite(self.logit_shift):
+            raise ValueError(f"NewVariant {self.value!r}: logit_shift must be finite")
+
+
+@dataclass(frozen=True)
 class AppealDrift:
     """The logit term of ``value`` (of action ``field``) moves by ``logit_per_day`` a day
-    from ``start`` (00:00 UTC) on: ``+ logit_per_day · max(0, days since start)``."""
+    from ``start`` (00:00 UTC) on: ``+ logit_per_day · max(0, days since start)``.
+
+    A message field's ``value`` may be a registered ``NewVariant``: ``World.with_drifts``
+    checks it against the world's values."""
 
     field: str
     value: str
@@ -166,11 +229,8 @@ class AppealDrift:
     def __post_init__(self) -> None:
         if self.field not in ACTION_VALUES:
             raise ValueError(f"AppealDrift: unknown field {self.field!r}; known: {FIELDS}")
-        if self.value not in ACTION_VALUES[self.field]:
-            raise ValueError(
-                f"AppealDrift: unknown {self.field} {self.value!r}; "
-                f"known: {ACTION_VALUES[self.field]}"
-            )
+        if self.field not in MESSAGE_FIELDS:
+            _check_drift(self, ACTION_VALUES[self.field])
 
 
 @dataclass
@@ -238,6 +298,29 @@ class World:
     _index: pd.Index = field(repr=False)
     _ids: pa.Array = field(repr=False)
     drifts: tuple[AppealDrift, ...] = ()
+    variants: tuple[NewVariant, ...] = ()
+    # Per field: the known values (ACTION_VALUES, then the registered variants); derived.
+    _values: dict[str, tuple[str, ...]] = field(init=False, repr=False)
+    _value_sets: dict[str, pa.Array] = field(init=False, repr=False)
+    # K over the known subject lines and offers, plus a last row and column of 0 (unknown).
+    _coherence: FloatArray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._values = {
+            name: base + tuple(v.value for v in self.variants if v.field == name)
+            for name, base in ACTION_VALUES.items()
+        }
+        self._value_sets = {k: pa.array(v, type=pa.string()) for k, v in self._values.items()}
+        rows, cols = (
+            [*range(len(ACTION_VALUES[f])), *(_like(v) for v in self.variants if v.field == f)]
+            for f in ("subject_line", "offer")
+        )
+        self._coherence = np.pad(_COHERENCE[np.ix_(rows, cols)], ((0, 1), (0, 1)))
+        for name in MESSAGE_FIELDS:
+            if getattr(self._truth, _TERMS[name]).shape[1] != len(self._values[name]):
+                raise ValueError(f"World: {name} terms do not match the variants (with_variants)")
+        for drift in self.drifts:
+            _check_drift(drift, self._values[drift.field])
 
     def with_drifts(self, *drifts: AppealDrift) -> World:
         """A copy of this world whose appeal drifts are ``drifts`` (replacing any before).
@@ -247,7 +330,44 @@ class World:
         for drift in drifts:
             if not isinstance(drift, AppealDrift):
                 raise TypeError(f"with_drifts: expected AppealDrift, got {type(drift).__name__}")
-        return replace(self, drifts=tuple(drifts))
+        return replace(self, drifts=tuple(drifts))  # checks their values
+
+    def with_variants(self, *variants: NewVariant) -> World:
+        """A copy of this world that knows ``variants`` (replacing any before); see the module
+        docstring, "New variants".
+
+        Customers and traits are shared; the term arrays of the fields with new variants are
+        extended once by a column per variant (``like``'s column plus the shift). The drifts
+        are kept and must not name a variant left out.
+        """
+        seen: set[tuple[str, str]] = set()
+        for v in variants:
+            if not isinstance(v, NewVariant):
+                raise TypeError(f"with_variants: expected NewVariant, got {type(v).__name__}")
+            if (v.field, v.value) in seen:
+                raise ValueError(f"with_variants: {v.field} {v.value!r} given twice")
+            seen.add((v.field, v.value))
+        t = self._truth
+
+        def extend(terms: FloatArray, name: str, shift: bool = True) -> FloatArray:
+            k = len(ACTION_VALUES[name])
+            new = [v for v in variants if v.field == name]
+            if not new:
+                return terms[:, :k]
+            out = np.empty((len(terms), k + len(new)))
+            out[:, :k] = terms[:, :k]
+            for j, v in enumerate(new):
+                out[:, k + j] = terms[:, _like(v)] + (v.logit_shift if shift else 0.0)
+            return out
+
+        truth = replace(
+            t,
+            open_subject=extend(t.open_subject, "subject_line"),
+            click_greeting=extend(t.click_greeting, "greeting"),
+            click_offer=extend(t.click_offer, "offer"),
+            conv_offer=extend(t.conv_offer, "offer", shift=False),
+        )
+        return replace(self, _truth=truth, variants=tuple(variants))  # checks the drifts
 
     # -- product activity ---------------------------------------------------------------
 
@@ -314,6 +434,7 @@ class World:
         seeded by the world seed and a hash of the sorted decision ids, and draws are made in
         decision-id order. ``organic=False`` leaves out the organic conversions (use it when
         ``organic_events`` for the window's days are loaded too, which already hold them).
+        Message values may be new variants, registered or not (module docstring).
         """
         n = len(decisions)
         if n == 0:
@@ -418,12 +539,13 @@ class World:
         ``weights`` has keys open, click, conversion, unsubscribe (missing keys weigh 0).
         ``send_at`` (UTC) places the window for the organic term and is when the drifts are
         evaluated; default ``start`` 00:00. Channel ``""`` (or null) means no message (the
-        other fields may then be null): ``w_conversion · P(organic)``.
+        other fields may then be null): ``w_conversion · P(organic)``. Message values may be
+        new variants, registered or not (module docstring).
         """
         idx = self._locate(customer_ids)
         prob = self._probabilities(
             idx,
-            _action_codes(actions),
+            _action_codes(actions, self._value_sets),
             self._send_times(send_at, len(idx)),
             window_hours,
         )
@@ -445,40 +567,45 @@ class World:
         *,
         window_hours: float = WINDOW_HOURS,
         send_at: pd.Series | np.ndarray | None = None,
+        values: Mapping[str, Sequence[str]] | None = None,
     ) -> dict[str, np.ndarray]:
         """The best action per customer under the truth: argmax of ``expected_reward``.
 
         Exact and vectorized: the reward is ``b + p_open(c, s, l)·Q(l, g, o) + w_u p_u(c, s)``
         with ``p_open > 0``, so the best (greeting, offer) for each subject line maximizes
-        ``Q``; then 72 (channel, slot, subject) candidates remain. ``eligible_channels``: bool
-        (n, 3) in CHANNELS order, None = the opt-ins. Customers with no eligible channel get
-        channel ``""`` (skipped) and their best message otherwise.
+        ``Q``; then 3·4·L (channel, slot, subject) candidates remain. ``eligible_channels``:
+        bool (n, 3) in CHANNELS order, None = the opt-ins. Customers with no eligible channel
+        get channel ``""`` (skipped) and their best message otherwise. ``values``: per message
+        field, the values to choose among (e.g. the catalog's, new variants included);
+        default and for fields left out, the base values (ACTION_VALUES).
         """
         idx = self._locate(customer_ids)
         eligible = self._eligible(idx, eligible_channels)
         send = self._send_times(send_at, len(idx))
+        labels, cols = self._choices(values)
+        n_sl, n_gr, n_of = (len(labels[f]) for f in MESSAGE_FIELDS)
         best = np.empty(len(idx), dtype=np.int64)
-        best_go = np.empty((len(idx), 6), dtype=np.int64)
+        best_go = np.empty((len(idx), n_sl), dtype=np.int64)
         for chunk in _chunks(len(idx)):
             base, p_open, q, p_unsub = self._reward_parts(
-                idx[chunk], send[chunk], window_hours, weights
+                idx[chunk], send[chunk], window_hours, weights, cols
             )
-            q_flat = q.reshape(len(q), 6, 16)
+            q_flat = q.reshape(len(q), n_sl, n_gr * n_of)
             best_go[chunk] = q_flat.argmax(axis=2)
             q_max = q_flat.max(axis=2)
             total = p_open * q_max[:, None, None, :] + p_unsub[:, :, :, None]
             total = np.where(eligible[chunk][:, :, None, None], total, -np.inf)
             best[chunk] = total.reshape(len(total), -1).argmax(axis=1)
-        c, s, sl = np.unravel_index(best, (3, 4, 6))
-        g, o = np.unravel_index(best_go[np.arange(len(idx)), sl], (4, 4))
+        c, s, sl = np.unravel_index(best, (3, 4, n_sl))
+        g, o = np.unravel_index(best_go[np.arange(len(idx)), sl], (n_gr, n_of))
         channel = np.asarray(CHANNELS, dtype=object)[c]
         channel[~eligible.any(axis=1)] = ""
         return {
             "channel": channel,
             "send_slot": np.asarray(tuple(SEND_SLOTS), dtype=object)[s],
-            "subject_line": np.asarray(SUBJECT_LINES, dtype=object)[sl],
-            "greeting": np.asarray(GREETINGS, dtype=object)[g],
-            "offer": np.asarray(OFFERS, dtype=object)[o],
+            "subject_line": np.asarray(labels["subject_line"], dtype=object)[sl],
+            "greeting": np.asarray(labels["greeting"], dtype=object)[g],
+            "offer": np.asarray(labels["offer"], dtype=object)[o],
         }
 
     def uniform_expected_reward(
@@ -489,17 +616,23 @@ class World:
         *,
         window_hours: float = WINDOW_HOURS,
         send_at: pd.Series | np.ndarray | None = None,
+        values: Mapping[str, Sequence[str]] | None = None,
     ) -> np.ndarray:
-        """``E[reward]`` of a uniformly random eligible action, per customer (NaN if none)."""
+        """``E[reward]`` of a uniformly random eligible action, per customer (NaN if none).
+
+        ``values`` as in ``oracle_actions``: the message values drawn from.
+        """
         idx = self._locate(customer_ids)
         eligible = self._eligible(idx, eligible_channels)
         send = self._send_times(send_at, len(idx))
+        labels, cols = self._choices(values)
+        n_sl = len(labels["subject_line"])
         out = np.empty(len(idx))
         for chunk in _chunks(len(idx)):
             base, p_open, q, p_unsub = self._reward_parts(
-                idx[chunk], send[chunk], window_hours, weights
+                idx[chunk], send[chunk], window_hours, weights, cols
             )
-            q_mean = q.reshape(len(q), 6, 16).mean(axis=2)
+            q_mean = q.reshape(len(q), n_sl, -1).mean(axis=2)
             per_channel = (p_open * q_mean[:, None, None, :]).mean(axis=(2, 3))
             per_channel += p_unsub.mean(axis=2)
             mask = eligible[chunk]
@@ -515,11 +648,13 @@ class World:
         *,
         window_hours: float = WINDOW_HOURS,
         send_at: pd.Series | np.ndarray | None = None,
+        values: Mapping[str, Sequence[str]] | None = None,
     ) -> tuple[dict[str, str], float]:
         """The single action with the highest mean ``E[reward]`` over these customers.
 
         A customer not eligible for its channel gets the first eligible one (CHANNELS order);
         customers with none are left out. Returns the action and its mean expected reward.
+        ``values`` as in ``oracle_actions``: the message values to choose among.
         """
         idx = self._locate(customer_ids)
         eligible = self._eligible(idx, eligible_channels)
@@ -527,16 +662,17 @@ class World:
         send = self._send_times(send_at, len(idx))[keep]
         idx, eligible = idx[keep], eligible[keep]
         first = eligible.argmax(axis=1)
-        total = np.zeros((3, 4, 6, 4, 4))
+        labels, cols = self._choices(values)
+        total = np.zeros((3, 4, *(len(labels[f]) for f in MESSAGE_FIELDS)))
         rows = np.arange(len(idx))
         for chunk in _chunks(len(idx)):
             base, p_open, q, p_unsub = self._reward_parts(
-                idx[chunk], send[chunk], window_hours, weights
+                idx[chunk], send[chunk], window_hours, weights, cols
             )
             r = rows[: len(base)]
             for channel in range(3):
                 eff = np.where(eligible[chunk, channel], channel, first[chunk])
-                po = p_open[r, eff]  # (m, 4, 6)
+                po = p_open[r, eff]  # (m, 4, L)
                 total[channel] += np.einsum("msl,mlgo->slgo", po, q)
                 total[channel] += p_unsub[r, eff].sum(axis=0)[:, None, None, None] + base.sum()
         mean = total / max(len(idx), 1)
@@ -544,9 +680,9 @@ class World:
         action = {
             "channel": CHANNELS[c],
             "send_slot": tuple(SEND_SLOTS)[s],
-            "subject_line": SUBJECT_LINES[sl],
-            "greeting": GREETINGS[g],
-            "offer": OFFERS[o],
+            "subject_line": labels["subject_line"][sl],
+            "greeting": labels["greeting"][g],
+            "offer": labels["offer"][o],
         }
         return action, float(mean.max())
 
@@ -563,7 +699,8 @@ class World:
         order = pc.sort_indices(raw_ids).to_numpy().astype(np.int64)  # draws in id order
         ids = raw_ids.take(order)
         idx = self._locate(decisions["customer_id"])[order]
-        codes = {k: v[order] for k, v in _action_codes(_decision_actions(decisions)).items()}
+        actions = _decision_actions(decisions)
+        codes = {k: v[order] for k, v in _action_codes(actions, self._value_sets).items()}
         send_at = decisions["send_at_utc"]
         if send_at.isna().any():
             raise ValueError("send_at_utc: null, also needed to place a no-message window")
@@ -631,23 +768,61 @@ class World:
         rate = self._cumulative_rate(end, idx) - self._cumulative_rate(start, idx)
         return np.asarray(-np.expm1(-_WORKOUT_SHARE * np.clip(rate, 0.0, None)))
 
-    def _logits(self, idx: IntArray, send_us: IntArray) -> dict[str, FloatArray]:
-        """Per field, the logit term of each of its values, (m, k), with the drifts at the
-        send times: open (channel, send_slot, subject_line), click (greeting, offer)."""
+    def _choices(
+        self, values: Mapping[str, Sequence[str]] | None
+    ) -> tuple[dict[str, tuple[str, ...]], dict[str, IntArray | None]]:
+        """Per message field, the values to choose among and their codes (as in
+        ``_action_codes``; None: the base values)."""
+        labels = {name: ACTION_VALUES[name] for name in MESSAGE_FIELDS}
+        cols: dict[str, IntArray | None] = dict.fromkeys(MESSAGE_FIELDS)
+        for name, chosen in (values or {}).items():
+            if name not in MESSAGE_FIELDS:
+                raise ValueError(
+                    f"values: {name!r} is not a message field; expected keys among "
+                    f"{MESSAGE_FIELDS} (channels: eligible_channels)"
+                )
+            given = (chosen,) if isinstance(chosen, str) else tuple(chosen)
+            if not given or len(set(given)) < len(given):
+                raise ValueError(f"values[{name!r}]: expected distinct values, got {given}")
+            if not all(isinstance(v, str) and v for v in given):
+                raise ValueError(f"values[{name!r}]: expected non-empty strings, got {given}")
+            known = {v: k for k, v in enumerate(self._values[name])}
+            labels[name] = given
+            cols[name] = np.array([known.get(v, len(known)) for v in given], dtype=np.int64)
+        return labels, cols
+
+    def _drift_shifts(self, send_us: IntArray) -> list[tuple[str, int, FloatArray]]:
+        """Per drift: its field, the code of its value and its logit shift at the send times."""
+        day = (send_us - _date_us(self.start)) / _US_PER_DAY
+        return [
+            (
+                drift.field,
+                self._values[drift.field].index(drift.value),
+                drift.logit_per_day * np.clip(day - (drift.start - self.start).days, 0.0, None),
+            )
+            for drift in self.drifts
+        ]
+
+    def _logits(
+        self, idx: IntArray, send_us: IntArray, cols: Mapping[str, IntArray | None] | None = None
+    ) -> dict[str, FloatArray]:
+        """Per field, the logit term of each value to choose among, (m, k), with the drifts at
+        the send times: open (channel, send_slot, subject_line), click (greeting, offer).
+        ``cols[field]``: the values' codes, default (and always for channel, send_slot) the
+        base values."""
         t = self._truth
+        cols = cols or {}
         terms = {
-            "channel": t.open_channel[idx],
-            "send_slot": t.open_slot[idx],
-            "subject_line": t.open_subject[idx],
-            "greeting": t.click_greeting[idx],
-            "offer": t.click_offer[idx],
-        }  # fancy indexing copies: the drifts below leave the truth alone
-        if self.drifts:
-            day = (send_us - _date_us(self.start)) / _US_PER_DAY
-            for drift in self.drifts:
-                since = np.clip(day - (drift.start - self.start).days, 0.0, None)
-                k = ACTION_VALUES[drift.field].index(drift.value)
-                terms[drift.field][:, k] += drift.logit_per_day * since
+            f: _columns(getattr(t, _TERMS[f]), idx, len(ACTION_VALUES[f]), cols.get(f))
+            for f in FIELDS
+        }  # copies: the drifts below leave the truth alone
+        for name, k, shift in self._drift_shifts(send_us) if self.drifts else ():
+            chosen = cols.get(name)
+            if chosen is None:
+                hit = np.array([k] if k < len(ACTION_VALUES[name]) else [], dtype=np.int64)
+            else:
+                hit = np.flatnonzero(chosen == k)
+            terms[name][:, hit] += shift[:, None]
         return terms
 
     def _probabilities(
@@ -656,29 +831,47 @@ class World:
         """Per row; a code -1 (none) reads a placeholder that ``deliver = 0`` cancels."""
         t = self._truth
         c, s, sl, o = (codes[f] for f in ("channel", "send_slot", "subject_line", "offer"))
-        rows = np.arange(len(idx))
-        x = {f: v[rows, codes[f]] for f, v in self._logits(idx, send_us).items()}
+        x = {
+            f: _gather(getattr(t, _TERMS[f]), idx, codes[f], len(ACTION_VALUES[f])) for f in FIELDS
+        }
+        for name, k, shift in self._drift_shifts(send_us) if self.drifts else ():
+            hit = codes[name] == k
+            x[name][hit] += shift[hit]
         return {
             "deliver": np.where(c >= 0, _DELIVERY[c], 0.0),
             "open_given_delivery": _sigmoid(x["channel"] + x["send_slot"] + x["subject_line"]),
-            "click": _sigmoid(x["greeting"] + x["offer"] + _COHERENCE[sl, o]),
-            "conversion": _sigmoid(t.conv_offer[idx, o]),
+            "click": _sigmoid(x["greeting"] + x["offer"] + self._coherence[sl, o]),
+            "conversion": _sigmoid(_gather(t.conv_offer, idx, o, len(OFFERS))),
             "unsubscribe": _sigmoid(t.unsub[idx, c, s]),
             "organic": self._organic(idx, send_us, window_hours),
         }
 
     def _reward_parts(
-        self, idx: IntArray, send_us: IntArray, window_hours: float, weights: Mapping[str, float]
+        self,
+        idx: IntArray,
+        send_us: IntArray,
+        window_hours: float,
+        weights: Mapping[str, float],
+        cols: Mapping[str, IntArray | None] | None = None,
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """``reward = base + p_open[c, s, l] · q[l, g, o] + p_unsub[c, s]`` per customer.
 
-        Shapes: base (m,), p_open (m, 3, 4, 6), q (m, 6, 4, 4), p_unsub (m, 3, 4), with the
-        weights folded into ``base``, ``q`` and ``p_unsub``.
+        Shapes: base (m,), p_open (m, 3, 4, L), q (m, L, G, O), p_unsub (m, 3, 4), with the
+        weights folded into ``base``, ``q`` and ``p_unsub``; L, G, O count the message values
+        ``cols`` (as in ``_logits``; by default the base values: 6, 4, 4).
         """
         t = self._truth
+        cols = cols or {}
         w = _weights(weights)
-        x = self._logits(idx, send_us)
+        x = self._logits(idx, send_us, cols)
         organic = self._organic(idx, send_us, window_hours)
+        sl, o = (cols.get(f) for f in ("subject_line", "offer"))
+        coherence = self._coherence[
+            np.ix_(
+                np.arange(len(SUBJECT_LINES)) if sl is None else sl,
+                np.arange(len(OFFERS)) if o is None else o,
+            )
+        ]
         p_open = _DELIVERY[None, :, None, None] * _sigmoid(
             x["channel"][:, :, None, None]
             + x["send_slot"][:, None, :, None]
@@ -687,9 +880,9 @@ class World:
         p_click = _sigmoid(
             x["greeting"][:, None, :, None]
             + x["offer"][:, None, None, :]
-            + _COHERENCE[None, :, None, :]
+            + coherence[None, :, None, :]
         )
-        p_conv = _sigmoid(t.conv_offer[idx])[:, None, None, :]
+        p_conv = _sigmoid(_columns(t.conv_offer, idx, len(OFFERS), o))[:, None, None, :]
         q = w[0] + p_click * (w[1] + w[2] * (1 - organic)[:, None, None, None] * p_conv)
         p_unsub = w[3] * _DELIVERY[None, :, None] * _sigmoid(t.unsub[idx])
         return w[2] * organic, p_open, q, p_unsub
@@ -920,19 +1113,25 @@ def _strings(values: Any) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-def _action_codes(actions: Mapping[str, Any]) -> dict[str, IntArray]:
-    """Value ids to positions in ACTION_VALUES, -1 for none.
+def _action_codes(
+    actions: Mapping[str, Any], value_sets: Mapping[str, pa.Array]
+) -> dict[str, IntArray]:
+    """Value ids to positions among the known values ``value_sets``, -1 for none.
 
     Channel ``""`` or null means no message; the other fields of such rows may be null too.
+    Any other value of a message field unknown to the world gets ``len(value_sets[field])``
+    (it behaves as the mean of the base values).
     """
     codes: dict[str, IntArray] = {}
     no_message: BoolArray | None = None
     for name in FIELDS:  # channel first
         values = _strings(actions[name])
-        found = pc.index_in(values, value_set=_VALUE_SETS[name])
+        found = pc.index_in(values, value_set=value_sets[name])
         code = np.asarray(pc.fill_null(found, -1).to_numpy(), dtype=np.int64)
         missing = pc.fill_null(pc.equal(values, ""), True).to_numpy(zero_copy_only=False)
         no_message = missing if no_message is None else no_message
+        if name in MESSAGE_FIELDS:
+            code = np.where((code < 0) & ~missing, len(value_sets[name]), code)
         bad = (code < 0) & ~(no_message & missing)
         if bad.any():
             shown = sorted({str(v) for v in values.filter(pa.array(bad)).to_pylist()})[:3]
@@ -942,6 +1141,42 @@ def _action_codes(actions: Mapping[str, Any]) -> dict[str, IntArray]:
             )
         codes[name] = code
     return codes
+
+
+def _gather(terms: FloatArray, idx: IntArray, code: IntArray, k: int) -> FloatArray:
+    """``terms[idx, code]`` per row: code -1 (none) reads a placeholder, a code past the last
+    column (an unknown value) the row's mean of the first ``k`` columns (the base values)."""
+    last = terms.shape[1] - 1
+    out = np.asarray(terms[idx, np.minimum(code, last)])
+    unknown = code > last
+    if unknown.any():
+        out[unknown] = terms[idx[unknown], :k].mean(axis=1)
+    return out
+
+
+def _columns(terms: FloatArray, idx: IntArray, k: int, cols: IntArray | None) -> FloatArray:
+    """``terms[idx]`` at columns ``cols`` (default the first ``k``, the base values), (m, j); a
+    column past the last (an unknown value) is the row's mean of the first ``k``."""
+    if cols is None:
+        return np.asarray(terms[idx] if terms.shape[1] == k else terms[idx, :k])
+    last = terms.shape[1] - 1
+    out = np.asarray(terms[idx[:, None], np.minimum(cols, last)[None, :]])
+    unknown = cols > last
+    if unknown.any():
+        out[:, unknown] = terms[idx, :k].mean(axis=1, keepdims=True)
+    return out
+
+
+def _like(variant: NewVariant) -> int:
+    """The column of the base value a new variant behaves like."""
+    return ACTION_VALUES[variant.field].index(variant.like)
+
+
+def _check_drift(drift: AppealDrift, known: Sequence[str]) -> None:
+    if drift.value not in known:
+        raise ValueError(
+            f"AppealDrift: unknown {drift.field} {drift.value!r}; known: {tuple(known)}"
+        )
 
 
 def _chunks(n: int, size: int = 20_000) -> list[slice]:
