@@ -39,6 +39,10 @@ def rule_semantic(text: str) -> dict[str, str]:
     return {name: tags[name] for name in SEMANTIC}
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 refuses bursts of concurrent requests
+
+
 class LLMServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -82,8 +86,7 @@ class LLMServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client timed out and left
 
-        ThreadingHTTPServer.request_queue_size = 128
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._http = _Server(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self._http.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)

@@ -16,13 +16,14 @@ import pytest
 from decisioning.autotune import check_text, detect_plateaus, length_limit, parse_variants
 from decisioning.config import PlateauRule, load_config
 from decisioning.llm import LLM, Endpoint, LLMError, TokenBudget, endpoint
-from decisioning.llm_steps import _validated_semantic, tag_texts
+from decisioning.llm_steps import tag_texts
 from decisioning.tags import (
     SEMANTIC,
     content_hash,
     feature_tags,
     rule_tags,
     semantic_json_schema,
+    validate_semantic,
 )
 from tests.llm_server import Fault, LLMServer, rule_semantic
 
@@ -94,7 +95,7 @@ def _tag(llm: LLM, text: str = "We miss you") -> object:
         [{"role": "user", "content": text}],
         "variant_tags",
         semantic_json_schema(),
-        _validated_semantic,
+        validate_semantic,
         200,
     )
 

@@ -1,6 +1,7 @@
 -- Every decidable value of every field, long: the policy's arms. Message variants carry
 -- their content, labels (tags) and stored semantic tags; the policy derives their action
--- features from them. value_position orders each field's values as the seeds do.
+-- features from them. value_position orders each field's values as the seeds do
+-- (Catalog.from_frame sorts by it: warehouse tables keep no row order).
 {%- set message_fields = decisioning_config()['message_fields'] %}
 
 with channels as (
@@ -61,4 +62,3 @@ final as (
 )
 
 select * from final
-order by field_position, value_position

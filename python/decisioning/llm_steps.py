@@ -27,7 +27,6 @@ from decisioning.llm import LLM, Call, LLMError, TokenBudget, endpoint, run_all
 from decisioning.project import Project
 from decisioning.tags import (
     SCHEMA_VERSION,
-    TagError,
     content_hash,
     feature_tags,
     full_tags,
@@ -62,7 +61,6 @@ class StepResult:
     """What a step did, for the command's output."""
 
     lines: list[str] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)
 
 
 def connect(database: Path) -> duckdb.DuckDBPyConnection:
@@ -106,7 +104,7 @@ def tag_catalog(project: Project, config: Config, use_llm: bool | None = None) -
     rows, calls = tag_texts(todo, llm, config.llm.concurrency)
     with connect(project.database) as con:
         _write(con, uuid.uuid4().hex[:12], tags=rows, calls=calls)
-    result = StepResult(calls=calls)
+    result = StepResult()
     tagger = f"llm:{llm.model}" if llm else RULES
     result.lines.append(
         f"Tagged {len(rows)} of {len(todo)} text(s) needing tags with {tagger}; "
@@ -156,18 +154,11 @@ def _tag_request(text: str) -> Any:
             [{"role": "system", "content": TAG_SYSTEM_PROMPT}, {"role": "user", "content": text}],
             "variant_tags",
             semantic_json_schema(),
-            _validated_semantic,
+            validate_semantic,
             TAG_OUTPUT_TOKENS,
         )
 
     return request
-
-
-def _validated_semantic(value: Any) -> dict[str, str]:
-    try:
-        return validate_semantic(value)
-    except TagError as error:
-        raise ValueError(str(error)) from None
 
 
 # -- Auto-Tune ------------------------------------------------------------------------------
@@ -269,7 +260,6 @@ def autotune(project: Project, config: Config, stage: bool = True) -> StepResult
         _auto_approve(frame, candidates, config)
     with connect(project.database) as con:
         _write(con, run_id, tags=tag_rows, candidates=frame, calls=calls + tag_calls)
-    result.calls = calls + tag_calls
     for row in frame.itertuples():
         note = f" ({row.rejection_reason})" if row.status == "rejected" else ""
         result.lines.append(f"  {row.variant_id} [{row.status}{note}]: {row.content}")

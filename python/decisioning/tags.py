@@ -165,8 +165,9 @@ def validate_semantic(value: Any) -> dict[str, str]:
 
 
 def full_tags(content: str, semantic: Mapping[str, str]) -> dict[str, Any]:
-    """An LLM's semantic fields with the surface fields the rules read."""
-    return {**validate_semantic(semantic), **surface_tags(content)}
+    """An LLM's semantic fields (already ``validate_semantic``-ed) with the surface fields
+    the rules read."""
+    return {**semantic, **surface_tags(content)}
 
 
 def feature_tags(content: str | None, tags: Mapping[str, Any] | str | None) -> set[str]:
