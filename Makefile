@@ -51,6 +51,7 @@ bench: $(INSTALLED) profiles.yml
 	$(BIN)/python benchmarks/bench_daily_cycle.py
 	$(BIN)/python benchmarks/bench_reporting.py
 	$(BIN)/python benchmarks/bench_llm.py
+	$(BIN)/python benchmarks/bench_snowflake.py
 
 clean:
 	rm -rf target logs $(VENV) decisioning.duckdb decisioning.duckdb.wal decisioning_report.html

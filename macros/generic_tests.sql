@@ -13,19 +13,8 @@ having count(*) > 1
 
 {#- Time zones the database cannot resolve; send times would be wrong for them. -#}
 {% test valid_timezone(model, column_name) %}
-  {{ return(adapter.dispatch('test_valid_timezone', 'decisioning')(model, column_name)) }}
+select distinct {{ column_name }} as timezone
+from {{ model }}
+where {{ column_name }} is not null
+  and not {{ is_known_timezone(column_name) }}
 {% endtest %}
-
-{% macro default__test_valid_timezone(model, column_name) %}
-select distinct {{ column_name }} as timezone
-from {{ model }}
-where {{ column_name }} is not null
-  and {{ local_to_utc("cast('2000-01-01 12:00:00' as timestamp)", column_name) }} is null
-{% endmacro %}
-
-{% macro duckdb__test_valid_timezone(model, column_name) %}
-select distinct {{ column_name }} as timezone
-from {{ model }}
-where {{ column_name }} is not null
-  and {{ column_name }} not in (select name from pg_timezone_names())
-{% endmacro %}

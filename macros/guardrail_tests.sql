@@ -59,14 +59,18 @@ where not coalesce(
 {% endtest %}
 
 {#- No send inside quiet hours [start, end) ('HH:MM', wrapping past midnight when start >
-    end), at the local time of sent_at in each row's own time zone. -#}
+    end), at the local time of sent_at in each row's own time zone. A send in a zone the
+    database does not know has no local time: it is a violation. -#}
 {% test outside_quiet_hours(model, start, end, channel=none, sent_at_column='send_at_utc', timezone_column='timezone', channel_column='channel', where=none) %}
 {%- set start_minute = (start[:2] | int) * 60 + (start[3:5] | int) %}
 {%- set end_minute = (end[:2] | int) * 60 + (end[3:5] | int) %}
 with localized as (
     select
         *,
-        {{ utc_to_local(sent_at_column, timezone_column) }} as local_send_at
+        case
+            when {{ is_known_timezone(timezone_column) }}
+                then {{ utc_to_local(sent_at_column, timezone_column) }}
+        end as local_send_at
     from {{ model }}
     where {{ channel_column }} is not null and {{ channel_column }} != 'none'
     {%- if channel %} and {{ channel_column }} = '{{ channel }}'{% endif %}

@@ -29,13 +29,13 @@ from decisioning.decide import (
     decide,
 )
 from decisioning.guardrails import (
+    Exploration,
     SendTimes,
     Usage,
     block_triples,
     budget_limits,
     check_guardrails,
     draw_with_budgets,
-    explorers,
     send_options,
 )
 from decisioning.keyed_random import decision_keys, keyed_uniforms
@@ -512,13 +512,21 @@ def test_a_ceiling_below_the_floors_needs_is_a_config_error(catalog) -> None:  #
     check_guardrails(_config({"max_exploration_share": 0.03}, floor=0.0), catalog)
 
 
-def test_explorers_are_exactly_count_of_the_policy_rows() -> None:
-    u = np.array([0.9, 0.1, 0.5, 0.2, 0.3, 0.05])
-    policy = np.array([True, True, True, True, True, False])
-    assert explorers(u, policy, 2).tolist() == [False, True, False, True, False, False]
-    assert explorers(u, policy, 0).sum() == 0
-    assert explorers(u, policy, -3).sum() == 0
-    assert (explorers(u, policy, 10) == policy).all()
+def test_exploration_quota_is_exact_and_counts_what_was_logged_today() -> None:
+    u = np.array([0.9, 0.1, 0.5, 0.2, 0.3])
+
+    def kth(k: int) -> float:
+        return float(np.sort(u)[k - 1])
+
+    # floor(0.4 x 5) = 2 explorers: the two smallest uniforms.
+    two = Exploration.of(5, 0.4, Usage(), kth)
+    assert (u <= two.threshold).tolist() == [False, True, False, True, False]
+    assert two.q == pytest.approx(2 / 5)
+    # 5 logged today, 2 of them explorations: floor(0.4 x 10) - 2 = 2 more.
+    assert Exploration.of(5, 0.4, Usage(policy_decisions=5, explorations=2), kth) == two
+    assert Exploration.of(5, 0.1, Usage(explorations=3), kth) == Exploration(-np.inf, 0.0)
+    assert Exploration.of(5, 1.0, Usage(), kth) == Exploration(np.inf, 1.0)
+    assert Exploration.of(0, 0.5, Usage(), kth) == Exploration(-np.inf, 0.0)
 
 
 # -------------------------------------------------------------------- 4. send options

@@ -110,8 +110,8 @@ final as (
         least(tenure_days / 365.0, 5.0) as x_tenure,
         {%- for class in opt_in_classes %}
         case when {{ class }}_opt_in and not {{ class }}_unsubscribed then 1.0 else 0.0 end as x_{{ class }}_opt_in,
-        ({{ class }}_opens + 1.0) / ({{ class }}_sends + 4.0) as x_{{ class }}_open_rate,
-        ({{ class }}_clicks + 0.5) / ({{ class }}_sends + 10.0) as x_{{ class }}_click_rate,
+        (cast({{ class }}_opens as double) + 1.0) / ({{ class }}_sends + 4.0) as x_{{ class }}_open_rate,
+        (cast({{ class }}_clicks as double) + 0.5) / ({{ class }}_sends + 10.0) as x_{{ class }}_click_rate,
         {%- endfor %}
         {%- for attribute, levels in features['categorical'].items() | sort %}
         {%- for level in levels %}

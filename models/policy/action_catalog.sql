@@ -15,7 +15,7 @@ with channels as (
         opt_in_column,
         cast(null as integer) as local_hour,
         is_active,
-        row_number() over () as value_position
+        {{ load_order_row_number() }} as value_position
     from {{ ref('stg_catalog__channels') }}
 ),
 
@@ -30,7 +30,7 @@ send_slots as (
         cast(null as varchar) as opt_in_column,
         local_hour,
         is_active,
-        row_number() over () as value_position
+        {{ load_order_row_number() }} as value_position
     from {{ ref('stg_catalog__send_slots') }}
 ),
 

@@ -18,7 +18,7 @@ decided as (
     from {{ decision_log_history() }}
     where campaign_id = '{{ cfg["campaign_id"] }}'
         and decision_date <= {{ as_of_date() }}
-        and decision_date > {{ as_of_date() }} - {{ audience['recontact_days'] | int }}
+        and decision_date > {{ add_days(as_of_date(), -(audience['recontact_days'] | int)) }}
 ),
 
 suppressed as (

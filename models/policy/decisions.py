@@ -1,14 +1,13 @@
-from decisioning.catalog import Catalog
-from decisioning.dbt_io import config_from_meta, to_pandas
-from decisioning.decide import Audience, Limits, decide, empty_decisions
-from decisioning.guardrails import SendTimes, Usage, block_triples
-from decisioning.posterior import models_from_frame
+from decisioning.day import DecisionDay
+from decisioning.dbt_io import config_from_meta, decide_relation, rows_where, to_pandas
 
 
 def model(dbt, session):
     """Today's decision for every audience customer, with its propensity, or why none."""
     dbt.config(materialized="table")
     meta = dbt.config.get("meta")
+    imports = dbt.config.get("imports")
+    packages = dbt.config.get("packages")
     config = config_from_meta(meta)
     catalog_relation = dbt.ref("action_catalog")
     audience_relation = dbt.ref("audience")
@@ -17,28 +16,13 @@ def model(dbt, session):
     send_times_relation = dbt.ref("send_times")
     send_blocks_relation = dbt.ref("send_blocks")
     history_relation = dbt.source("decisioning_history", "decision_log")
-    catalog = Catalog.from_frame(
-        to_pandas(catalog_relation), config.fields, config.policy.send_nothing
+    today = rows_where(history_relation, decision_date=config.as_of, campaign_id=config.campaign_id)
+    day = DecisionDay.from_frames(
+        config,
+        catalog=to_pandas(catalog_relation),
+        parameters=to_pandas(parameters_relation),
+        progress=to_pandas(progress_relation),
+        send_times=to_pandas(send_times_relation),
+        today=to_pandas(today),
     )
-    frame = to_pandas(audience_relation)
-    if frame.empty:
-        return empty_decisions(catalog.fields)
-    required = tuple(sorted({c for r in config.guardrails.channels.values() for c in r.requires}))
-    audience = Audience.from_frame(frame, required)
-    today = to_pandas(
-        history_relation.filter(
-            f"decision_date = '{config.as_of}' and campaign_id = '{config.campaign_id}'"
-        )
-    )
-    limits = Limits(
-        send_times=SendTimes.from_frame(
-            to_pandas(send_times_relation), catalog.values["send_slot"]
-        ),
-        blocks=block_triples(to_pandas(send_blocks_relation), audience.decision_ids, catalog),
-        usage=Usage.from_frame(today, catalog.fields),
-    )
-    parameters = to_pandas(parameters_relation)
-    models = models_from_frame(parameters, catalog)
-    version = str(parameters["model_version"].iloc[0])
-    days_running = int(to_pandas(progress_relation)["days_running"].iloc[0])
-    return decide(audience, models, catalog, config, version, days_running, limits)
+    return decide_relation(day, audience_relation, send_blocks_relation, session, imports, packages)

@@ -38,7 +38,7 @@ with rewards as (
         {%- if half_life is none %}
         1.0 as weight
         {%- else %}
-        power(0.5, ({{ as_of_date() }} - decision_date) / {{ half_life }}) as weight
+        power(0.5, cast({{ as_of_date() }} - decision_date as double) / {{ half_life }}) as weight
         {%- endif %}
     from {{ ref('rewards') }}
     where is_final

@@ -1,10 +1,12 @@
 -- When each active send slot falls today in each time zone of today's audience: the first
 -- time the slot's local hour comes round at or after as_of (00:00 UTC), as a UTC instant,
 -- and the local wall-clock time it is then (an hour later than the slot's across a
--- daylight-saving gap). Quiet hours are checked against that local time.
+-- daylight-saving gap). Quiet hours are checked against that local time. A zone the
+-- database does not know gets no send times: its customers are skipped (unknown_timezone).
 
 with zones as (
-    select distinct timezone from {{ ref('audience') }} where timezone is not null
+    select distinct timezone from {{ ref('audience') }}
+    where timezone is not null and {{ is_known_timezone('timezone') }}
 ),
 
 slots as (

@@ -4,7 +4,7 @@
 select
     count(*) as customers,
     {%- for name in feature_names() %}
-    avg({{ name }}) as {{ name }}{{ ',' if not loop.last }}
+    {{ float_average(name) }} as {{ name }}{{ ',' if not loop.last }}
     {%- endfor %}
 from {{ ref('audience') }}
 where decision_group = 'policy'

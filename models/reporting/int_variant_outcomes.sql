@@ -30,7 +30,7 @@ per_value as (
         count(*) as sends,
         count(case when decision_date = {{ as_of_date() }} then 1 end) as sends_today,
         count(reward) as rewards,
-        avg(reward) as mean_reward
+        {{ float_average('reward') }} as mean_reward
     from outcomes
     where {{ field }} is not null
     group by {{ field }}

@@ -13,7 +13,7 @@ with seeded as (
         coalesce(cast(tags as varchar), '') as tags,
         cast(active as boolean) as is_active,
         'catalog' as origin,
-        row_number() over () as value_position
+        {{ load_order_row_number() }} as value_position
     from {{ ref('message_variants') }}
 ),
 

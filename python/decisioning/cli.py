@@ -17,6 +17,12 @@ from decisioning.llm import LLMError
 from decisioning.llm_steps import StepError
 from decisioning.project import BuildError, Project
 from decisioning.report import ReportError, write_report
+from decisioning.snowflake_deploy import (
+    STAGE,
+    DeployError,
+    build_archive,
+    deploy_from_environment,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,6 +77,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     reject = commands.add_parser("reject", help="reject pending candidates (by variant id)")
     reject.add_argument("variant_ids", nargs="+")
     reject.add_argument("--reason", default="", help="recorded with the rejection")
+    snowflake = commands.add_parser("snowflake", help="run the project on Snowflake")
+    snowflake_commands = snowflake.add_subparsers(dest="snowflake_command", required=True)
+    deploy = snowflake_commands.add_parser(
+        "deploy", help="upload the package to the stage the dbt Python models import it from"
+    )
+    target = deploy.add_mutually_exclusive_group()
+    target.add_argument("--stage", default=STAGE, help=f"stage name (default {STAGE})")
+    target.add_argument(
+        "--archive-only", type=Path, metavar="PATH", help="only write the archive to PATH"
+    )
 
     args = parser.parse_args(argv)
     try:
@@ -83,12 +99,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         FileExistsError,
         LLMError,
         StepError,
+        DeployError,
     ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "snowflake":
+        return _snowflake_deploy(args)
     project = Project.open()
     if args.command == "config":
         print(json.dumps(project.config().raw, indent=2, sort_keys=True))
@@ -118,6 +137,15 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Demo: {args.customers:,} customers, {args.days} days, seed {args.seed}")
     result = run_demo(args.customers, args.days, args.seed, overrides=overrides, project=project)
     summary(result)
+    return 0
+
+
+def _snowflake_deploy(args: argparse.Namespace) -> int:
+    if args.archive_only:
+        archive = build_archive(args.archive_only)
+        print(f"Archive: {archive.path} ({archive.size:,} bytes, sha256 {archive.sha256})")
+        return 0
+    print("\n".join(deploy_from_environment(args.stage).lines()))
     return 0
 
 

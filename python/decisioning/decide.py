@@ -12,7 +12,6 @@ the action was drawn with, under every guardrail (``decisioning.guardrails``).
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,6 +24,7 @@ from decisioning.catalog import SEND_NOTHING, Catalog
 from decisioning.config import Config, ConfigError, GuardrailsConfig
 from decisioning.guardrails import (
     Distribution,
+    Exploration,
     FieldDraw,
     SendOptions,
     SendTimes,
@@ -34,7 +34,6 @@ from decisioning.guardrails import (
     channel_eligibility,
     check_guardrails,
     draw_with_budgets,
-    explorers,
     real_channels,
     send_options,
 )
@@ -96,11 +95,14 @@ class Audience:
 @dataclass(frozen=True)
 class Limits:
     """What guardrails need besides the audience: the slots' send times per time zone,
-    the frequency caps' (row, channel, slot) blocks, and what was logged today already."""
+    the frequency caps' (row, channel, slot) blocks, what was logged today already, and,
+    when the audience is decided in batches, the day's ``exploration`` (else computed
+    from the audience at hand)."""
 
     send_times: SendTimes | None = None
     blocks: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]] | None = None
     usage: Usage = Usage()
+    exploration: Exploration | None = None
 
 
 def decide(
@@ -141,6 +143,31 @@ def decide(
             "policy_model was trained on different features than the audience has; "
             "rebuild it (dbt build --select policy_statistics+)."
         )
+    options, skip, detail = _guardrail_skips(audience, catalog, config, limits)
+    batch = _Batch(audience, models, catalog, config, model_version, days_running, limits)
+    for _ in range(len(audience) + 1):  # budget skips shrink the day's limits: fixed point
+        draws = batch.draw(options, skip == None)  # noqa: E711 (element-wise)
+        if not draws.skipped.any():
+            break
+        skip[draws.skipped] = "budget_exhausted"
+    return batch.frame(draws, options, skip, detail)
+
+
+def explorer_uniforms(
+    audience: Audience, catalog: Catalog, config: Config, limits: Limits
+) -> npt.NDArray[np.float64]:
+    """Each live policy row's keyed exploration uniform (NaN elsewhere): what the day's
+    ``Exploration`` is computed from when batches of the audience are decided apart."""
+    _, skip, _ = _guardrail_skips(audience, catalog, config, limits)
+    candidates = (skip == None) & (audience.group_codes() == POLICY)  # noqa: E711
+    u = keyed_uniforms(decision_keys(audience.decision_ids), EXPLORE_STREAM)
+    return np.where(candidates, u, np.nan)
+
+
+def _guardrail_skips(
+    audience: Audience, catalog: Catalog, config: Config, limits: Limits
+) -> tuple[SendOptions, npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+    """Each customer's send options, skip reason (None: decided) and skip detail."""
     options = send_options(
         catalog,
         config.guardrails,
@@ -154,13 +181,7 @@ def decide(
     if audience.suppressed is not None:
         suppressed = pd.notna(audience.suppressed)
         skip[suppressed], detail[suppressed] = "suppressed", audience.suppressed[suppressed]
-    batch = _Batch(audience, models, catalog, config, model_version, days_running, limits)
-    for _ in range(len(audience) + 1):  # budget skips shrink the day's limits: fixed point
-        draws = batch.draw(options, skip == None)  # noqa: E711 (element-wise)
-        if not draws.skipped.any():
-            break
-        skip[draws.skipped] = "budget_exhausted"
-    return batch.frame(draws, options, skip, detail)
+    return options, skip, detail
 
 
 @dataclass
@@ -248,14 +269,17 @@ class _Batch:
     def _explorers(self, policy_rows: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[np.bool_], float]:
         """Who draws from the policy, and the share q of the policy group that does."""
         ceiling = self.config.guardrails.max_exploration_share
-        n_policy = int(policy_rows.sum())
         if ceiling is None:
             return policy_rows, 1.0
-        usage = self.limits.usage
-        count = math.floor(ceiling * (n_policy + usage.policy_decisions) + 1e-9)
-        count -= usage.explorations
-        designated = explorers(keyed_uniforms(self.keys, EXPLORE_STREAM), policy_rows, count)
-        return designated, (int(designated.sum()) / n_policy if n_policy else 0.0)
+        u = keyed_uniforms(self.keys, EXPLORE_STREAM)
+        candidates = u[policy_rows]
+        exploration = self.limits.exploration or Exploration.of(
+            len(candidates),
+            ceiling,
+            self.limits.usage,
+            lambda k: float(np.partition(candidates, k - 1)[k - 1]),
+        )
+        return policy_rows & (u <= exploration.threshold), exploration.q
 
     def _eligible(
         self, field: str, options: SendOptions, drawn: dict[str, FieldDraw]

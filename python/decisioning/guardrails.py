@@ -16,6 +16,7 @@ Customers left without any send option are skipped, with a reason code.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -278,16 +279,28 @@ def check_guardrails(config: Config, catalog: Catalog) -> None:
         )
 
 
-def explorers(u: npt.NDArray[np.float64], policy_rows: Mask, count: int) -> Mask:
-    """Exactly ``count`` of the ``policy_rows`` (fewer if there are fewer): those with the
-    smallest keyed uniforms ``u``, a uniformly random subset."""
-    designated = np.zeros(len(u), dtype=bool)
-    candidates = np.flatnonzero(policy_rows)
-    if count >= len(candidates):
-        designated[candidates] = True
-    elif count > 0:
-        designated[candidates[np.argpartition(u[candidates], count - 1)[:count]]] = True
-    return designated
+@dataclass(frozen=True)
+class Exploration:
+    """Who explores under ``max_exploration_share``: live policy rows whose keyed uniform
+    is at most ``threshold`` (the quota-th smallest of the day's), a share ``q`` of them.
+    Fixed for the whole day, so batches of the audience can be decided apart."""
+
+    threshold: float
+    q: float
+
+    @classmethod
+    def of(
+        cls, candidates: int, ceiling: float, usage: Usage, kth: Callable[[int], float]
+    ) -> Exploration:
+        """For ``candidates`` live policy rows today; ``kth(k)``: the k-th smallest of their
+        keyed uniforms. The quota is ``floor(ceiling (n + n_logged)) - explorations_logged``,
+        clipped to [0, n]: exactly that many rows explore, a uniformly random subset."""
+        quota = math.floor(ceiling * (candidates + usage.policy_decisions) + 1e-9)
+        quota = min(max(quota - usage.explorations, 0), candidates)
+        if quota == 0:
+            return cls(-math.inf, 0.0)
+        threshold = math.inf if quota == candidates else kth(quota)
+        return cls(threshold, quota / candidates)
 
 
 @dataclass
