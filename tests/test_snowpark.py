@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 START = dt.date(2026, 3, 2)
 DAYS = 3
 SETTINGS = {
-    "audience": {"max_per_day": 250, "recontact_days": 1},
+    "audience": {"max_per_day": 150, "recontact_days": 1},
     "guardrails": {"budgets": [], "max_exploration_share": 0.5},
 }
 INPUTS = (
@@ -56,27 +56,34 @@ pytestmark = [
 
 
 class DuckRelations:
-    """What dbt-duckdb hands a Python model: relations on the build's database."""
+    """What dbt-duckdb hands a Python model: relations on the build's database (only the
+    audience's decision ids below ``ids_below``, when given)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-        self.con, self.as_of = con, as_of
+    def __init__(self, con: duckdb.DuckDBPyConnection, as_of: dt.date, ids_below: str = "") -> None:
+        self.con, self.as_of, self.ids_below = con, as_of, ids_below
 
     def table(self, name: str) -> Any:
         if name == "decision_log":  # as the build saw it: before today's rows were logged
             return self.con.sql(
                 f"select * from main.decision_log where decision_date < '{self.as_of}'"
             )
+        if name == "audience" and self.ids_below:
+            where = f"decision_id < '{self.ids_below}'"
+            return self.con.sql(f"select * from main.audience where {where}")
         return self.con.table(f"main.{name}")
 
 
 class SnowparkTables:
     """What dbt-snowflake hands a Python model: Snowpark tables in the session."""
 
-    def __init__(self, session: Any) -> None:
-        self.session = session
+    def __init__(self, session: Any, ids_below: str = "") -> None:
+        self.session, self.ids_below = session, ids_below
 
     def table(self, name: str) -> Any:
-        return self.session.table(name.upper())
+        table = self.session.table(name.upper())
+        if name == "audience" and self.ids_below:
+            return table.filter(snowpark.functions.col("DECISION_ID") < self.ids_below)
+        return table
 
 
 class Dbt:
@@ -218,8 +225,14 @@ def test_decisions_on_snowpark_equal_the_duckdb_build(world, session) -> None:  
     [
         pytest.param({"budgets": [], "max_exploration_share": None}, id="one-pass"),
         pytest.param(
-            {"budgets": [{"field": "offer", "value": "of_discount_20", "max_share": 0.02}]},
-            id="budgets-one-batch",
+            {
+                "budgets": [
+                    {"field": "channel", "value": "email", "max_share": 0.2},
+                    {"field": "offer", "value": "of_plan", "max_count": 3},
+                ],
+                "max_exploration_share": 0.5,
+            },
+            id="budgets",
         ),
     ],
 )
@@ -230,14 +243,19 @@ def test_decisions_on_snowpark_equal_duckdb_under_other_guardrails(  # type: ign
     raw = json.loads(settings)
     meta = _meta(world, guardrails={**raw["guardrails"], **guardrails})
     decisions = _model("models/policy/decisions.py")
-    on_snowpark = decisions.model(Dbt(SnowparkTables(session), meta), session)
-    assert isinstance(on_snowpark, pd.DataFrame) == bool(guardrails["budgets"])
+    half = "8"  # decision ids are hex: about half the audience (local testing is slow)
+    on_snowpark = decisions.model(Dbt(SnowparkTables(session, half), meta), session)
+    assert not isinstance(on_snowpark, pd.DataFrame)  # distributed, budgets too
     with duckdb.connect(str(database)) as con:
-        on_duckdb = decisions.model(Dbt(DuckRelations(con, as_of), meta), con)
+        on_duckdb = decisions.model(Dbt(DuckRelations(con, as_of, half), meta), con)
     _assert_same(_frame(on_snowpark), on_duckdb, ["decision_id"])
-    if guardrails["budgets"]:  # the budget held (one arrival order, on one node)
-        given = (on_duckdb["offer"] == "of_discount_20").sum()
-        assert 0 < given <= 0.02 * on_duckdb["skip_reason"].isna().sum()
+    if guardrails["budgets"]:  # both budgets bound; email-only customers were skipped
+        decided = on_duckdb["skip_reason"].isna()
+        for budget in guardrails["budgets"]:
+            given = (on_duckdb[budget["field"]] == budget["value"]).sum()
+            limit = budget.get("max_count") or int(budget["max_share"] * decided.sum())
+            assert given == limit
+        assert (on_duckdb["skip_reason"] == "budget_exhausted").sum() > 0
 
 
 @pytest.mark.parametrize(

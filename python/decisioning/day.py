@@ -5,8 +5,8 @@ today are small, so they are read once and go whole to wherever the audience is 
 this process on DuckDB, every batch of a vectorized UDF on Snowflake
 (``decisioning.snowpark_scoring``). A customer's decision depends only on their row and
 the day, except for the two guardrails that count the whole day (the exploration ceiling,
-passed in as ``Exploration``, and offer budgets), so batches give the same decisions as
-one pass.
+and offer budgets, passed in as ``Exploration`` and ``DayBudgets``), so batches give the
+same decisions as one pass.
 """
 
 from __future__ import annotations
@@ -21,13 +21,18 @@ from decisioning.catalog import Catalog
 from decisioning.config import Config
 from decisioning.decide import (
     Audience,
+    DayBudgets,
     Limits,
+    budget_takers,
     decide,
     empty_decisions,
-    explorer_uniforms,
+    live_keys,
 )
 from decisioning.guardrails import Exploration, SendTimes, Usage, block_triples
 from decisioning.posterior import FieldModel, models_from_frame
+
+BUDGET_EXHAUSTED = "budget_exhausted"
+"""An optional audience column: rows the day's budgets left with nothing (batches)."""
 
 
 @dataclass(frozen=True)
@@ -70,13 +75,15 @@ class DecisionDay:
         audience: pd.DataFrame,
         blocks: pd.DataFrame,
         exploration: Exploration | None = None,
+        budgets: DayBudgets | None = None,
     ) -> pd.DataFrame:
-        """Decisions for rows of ``audience`` given their ``send_blocks`` rows; the whole
-        audience, or one batch of it with the day's ``exploration``."""
+        """Decisions for rows of ``audience`` given their ``send_blocks`` rows: the whole
+        audience, or one batch of it with what the whole day fixes (``exploration``,
+        ``budgets``, and a ``budget_exhausted`` column marking rows budgets left with
+        nothing)."""
         if audience.empty:
             return empty_decisions(self.catalog.fields)
         people = self._audience(audience)
-        limits = self._limits(people, blocks, exploration)
         return decide(
             people,
             self.models,
@@ -84,18 +91,37 @@ class DecisionDay:
             self.config,
             self.model_version,
             self.days_running,
-            limits,
+            self._limits(people, audience, blocks, exploration, budgets),
         )
 
-    def explorer_uniforms(
-        self, audience: pd.DataFrame, blocks: pd.DataFrame
-    ) -> npt.NDArray[np.float64]:
-        """Each live policy row's keyed exploration uniform, NaN elsewhere (the first of
-        two passes when batches are decided apart under an exploration ceiling)."""
+    def budget_takers(
+        self,
+        audience: pd.DataFrame,
+        blocks: pd.DataFrame,
+        field: str,
+        exploration: Exploration | None,
+        budgets: DayBudgets,
+    ) -> npt.NDArray[np.intp]:
+        """Each row's drawn value index for ``field`` (-1: not drawn) under ``budgets``."""
         people = self._audience(audience)
-        return explorer_uniforms(
-            people, self.catalog, self.config, self._limits(people, blocks, None)
+        limits = self._limits(people, audience, blocks, exploration, budgets)
+        return budget_takers(
+            people,
+            self.models,
+            self.catalog,
+            self.config,
+            self.model_version,
+            self.days_running,
+            limits,
+            field,
         )
+
+    def live_keys(self, audience: pd.DataFrame, blocks: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """Each row's exploration key (``decide.live_keys``): the first pass when batches
+        are decided apart."""
+        people = self._audience(audience)
+        limits = self._limits(people, audience, blocks, None, None)
+        return live_keys(people, self.catalog, self.config, limits)
 
     def _audience(self, frame: pd.DataFrame) -> Audience:
         channels = self.config.guardrails.channels.values()
@@ -103,11 +129,21 @@ class DecisionDay:
         return Audience.from_frame(frame, required)
 
     def _limits(
-        self, audience: Audience, blocks: pd.DataFrame, exploration: Exploration | None
+        self,
+        people: Audience,
+        audience: pd.DataFrame,
+        blocks: pd.DataFrame,
+        exploration: Exploration | None,
+        budgets: DayBudgets | None,
     ) -> Limits:
+        skipped = None
+        if BUDGET_EXHAUSTED in audience:
+            skipped = audience[BUDGET_EXHAUSTED].fillna(False).to_numpy(dtype=bool)
         return Limits(
             send_times=self.send_times,
-            blocks=block_triples(blocks, audience.decision_ids, self.catalog),
+            blocks=block_triples(blocks, people.decision_ids, self.catalog),
             usage=self.usage,
             exploration=exploration,
+            budgets=budgets,
+            budget_skipped=skipped,
         )

@@ -12,6 +12,7 @@ the action was drawn with, under every guardrail (``decisioning.guardrails``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +24,7 @@ import pyarrow as pa
 from decisioning.catalog import SEND_NOTHING, Catalog
 from decisioning.config import Config, ConfigError, GuardrailsConfig
 from decisioning.guardrails import (
+    BudgetCuts,
     Distribution,
     Exploration,
     FieldDraw,
@@ -96,13 +98,26 @@ class Audience:
 class Limits:
     """What guardrails need besides the audience: the slots' send times per time zone,
     the frequency caps' (row, channel, slot) blocks, what was logged today already, and,
-    when the audience is decided in batches, the day's ``exploration`` (else computed
-    from the audience at hand)."""
+    when the audience is decided in batches, what the whole day fixes: ``exploration``,
+    ``budgets`` and the rows budgets left with nothing (``budget_skipped``); else they
+    are computed from the audience at hand."""
 
     send_times: SendTimes | None = None
     blocks: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]] | None = None
     usage: Usage = Usage()
     exploration: Exploration | None = None
+    budgets: DayBudgets | None = None
+    budget_skipped: npt.NDArray[np.bool_] | None = None
+
+
+@dataclass(frozen=True)
+class DayBudgets:
+    """The day's budget state for batches decided apart: the decisions share budgets are
+    taken of (this build's and those logged), and per field where each budgeted value ran
+    out: value index -> the arrival uniform after which it is spent (``BudgetCuts``)."""
+
+    decisions: int
+    cuts: Mapping[str, Mapping[int, float]]
 
 
 def decide(
@@ -135,33 +150,44 @@ def decide(
     ``days_running``: days since the campaign's first decision (A/B-then-commit's clock).
     """
     limits = limits or Limits()
-    _check_floor(config, catalog)
-    check_guardrails(config, catalog)
-    first = next(iter(models.values()), None)
-    if first is not None and not set(first.feature_names) <= set(audience.feature_names):
-        raise ValueError(
-            "policy_model was trained on different features than the audience has; "
-            "rebuild it (dbt build --select policy_statistics+)."
-        )
-    options, skip, detail = _guardrail_skips(audience, catalog, config, limits)
     batch = _Batch(audience, models, catalog, config, model_version, days_running, limits)
-    for _ in range(len(audience) + 1):  # budget skips shrink the day's limits: fixed point
-        draws = batch.draw(options, skip == None)  # noqa: E711 (element-wise)
-        if not draws.skipped.any():
-            break
-        skip[draws.skipped] = "budget_exhausted"
-    return batch.frame(draws, options, skip, detail)
+    return batch.frame(*batch.decide())
 
 
-def explorer_uniforms(
+def budget_takers(
+    audience: Audience,
+    models: dict[str, FieldModel],
+    catalog: Catalog,
+    config: Config,
+    model_version: str,
+    days_running: int,
+    limits: Limits,
+    field: str,
+) -> npt.NDArray[np.intp]:
+    """The value index each row drew for ``field`` (-1 where the field was not drawn):
+    what the day's budget cuts are found from when batches are decided apart."""
+    batch = _Batch(audience, models, catalog, config, model_version, days_running, limits)
+    draws = batch.decide()[0]
+    return np.where(draws.applies[field], draws.fields[field].index, -1)
+
+
+def arrival_uniforms(decision_ids: Any, catalog: Catalog, field: str) -> npt.NDArray[np.float64]:
+    """The keyed uniforms that order ``field``'s budget arrivals (smallest first)."""
+    stream = ARRIVAL_STREAM + catalog.fields.index(field)
+    return keyed_uniforms(decision_keys(decision_ids), stream)
+
+
+def live_keys(
     audience: Audience, catalog: Catalog, config: Config, limits: Limits
 ) -> npt.NDArray[np.float64]:
-    """Each live policy row's keyed exploration uniform (NaN elsewhere): what the day's
-    ``Exploration`` is computed from when batches of the audience are decided apart."""
+    """Each row's keyed exploration uniform in [0, 1) if it is a live policy row, 2 if it
+    is live in another group, NaN if skipped: the day's live decisions and ``Exploration``
+    are counted from these when batches of the audience are decided apart."""
     _, skip, _ = _guardrail_skips(audience, catalog, config, limits)
-    candidates = (skip == None) & (audience.group_codes() == POLICY)  # noqa: E711
+    live = skip == None  # noqa: E711 (element-wise)
     u = keyed_uniforms(decision_keys(audience.decision_ids), EXPLORE_STREAM)
-    return np.where(candidates, u, np.nan)
+    policy = live & (audience.group_codes() == POLICY)
+    return np.where(policy, u, np.where(live, 2.0, np.nan))
 
 
 def _guardrail_skips(
@@ -181,6 +207,8 @@ def _guardrail_skips(
     if audience.suppressed is not None:
         suppressed = pd.notna(audience.suppressed)
         skip[suppressed], detail[suppressed] = "suppressed", audience.suppressed[suppressed]
+    if limits.budget_skipped is not None:
+        skip[limits.budget_skipped & (skip == None)] = "budget_exhausted"  # noqa: E711
     return options, skip, detail
 
 
@@ -225,6 +253,28 @@ class _Batch:
         self.channel_labels = channels if SEND_NOTHING in channels else (*channels, SEND_NOTHING)
         self.policy_name = make_policy(config.policy, days_running).name
 
+    def decide(
+        self,
+    ) -> tuple[_Draws, SendOptions, npt.NDArray[np.object_], npt.NDArray[np.object_]]:
+        """Guardrails, then the draws; customers budgets leave with nothing are skipped and
+        the rest drawn again (the day's limits shrink with them) until none is."""
+        audience, catalog, config, limits = self.audience, self.catalog, self.config, self.limits
+        _check_floor(config, catalog)
+        check_guardrails(config, catalog)
+        first = next(iter(self.models.values()), None)
+        if first is not None and not set(first.feature_names) <= set(audience.feature_names):
+            raise ValueError(
+                "policy_model was trained on different features than the audience has; "
+                "rebuild it (dbt build --select policy_statistics+)."
+            )
+        options, skip, detail = _guardrail_skips(audience, catalog, config, limits)
+        for _ in range(len(audience) + 1):
+            draws = self.draw(options, skip == None)  # noqa: E711 (element-wise)
+            if not draws.skipped.any():
+                break
+            skip[draws.skipped] = "budget_exhausted"
+        return draws, options, skip, detail
+
     def draw(self, options: SendOptions, live: npt.NDArray[np.bool_]) -> _Draws:
         n, groups, usage = len(self.audience), self.groups, self.limits.usage
         designated, q = self._explorers(live & (groups == POLICY))
@@ -232,7 +282,8 @@ class _Batch:
         most = max(len(v) for v in self.catalog.values.values())
         settings = replace(self.config.policy, propensity_floor=min(floor, 1.0 / most))
         policy = make_policy(settings, self.days_running)
-        decisions = int(live.sum()) + usage.decisions
+        day = self.limits.budgets
+        decisions = day.decisions if day else int(live.sum()) + usage.decisions
         rows = live & (groups != HOLDOUT)
         skipped = np.zeros(n, dtype=bool)
         fields: dict[str, FieldDraw] = {}
@@ -245,10 +296,11 @@ class _Batch:
                 forced[groups == USUAL] = self.default[field]
             budgets = self.config.guardrails.budgets
             remaining = budget_limits(budgets, field, values, decisions, usage)
-            order = np.flatnonzero(rows)
+            order, cuts = np.flatnonzero(rows), None
             if remaining:
-                arrival = keyed_uniforms(self.keys[order], ARRIVAL_STREAM + stream)
-                order = order[np.argsort(arrival, kind="stable")]
+                arrival = keyed_uniforms(self.keys, ARRIVAL_STREAM + stream)
+                order = order[np.argsort(arrival[order], kind="stable")]
+                cuts = BudgetCuts(arrival, day.cuts.get(field, {})) if day else None
             draw = draw_with_budgets(
                 self._distribution(policy, field),
                 eligible,
@@ -258,6 +310,7 @@ class _Batch:
                 q,
                 forced,
                 remaining,
+                cuts,
             )
             skipped |= draw.skipped
             rows &= ~draw.skipped

@@ -17,7 +17,7 @@ Customers left without any send option are skipped, with a reason code.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -303,6 +303,15 @@ class Exploration:
         return cls(threshold, quota / candidates)
 
 
+@dataclass(frozen=True)
+class BudgetCuts:
+    """Where a field's budgeted values ran out in the day's arrival order: value ``v`` is
+    spent for rows whose ``arrival`` uniform is above ``after[v]``."""
+
+    arrival: npt.NDArray[np.float64]
+    after: Mapping[int, float]
+
+
 @dataclass
 class FieldDraw:
     """One field's outcome for the rows it was drawn for: the chosen index, the probability
@@ -332,6 +341,7 @@ def draw_with_budgets(
     q: float,
     forced: Index,
     remaining: dict[int, int],
+    cuts: BudgetCuts | None = None,
 ) -> FieldDraw:
     """Draw one field for ``order`` (rows in arrival order) as if one customer at a time.
 
@@ -342,7 +352,9 @@ def draw_with_budgets(
     ``remaining[v]`` left is removed from the eligible set of every row after the one that
     uses it up, and those rows draw again, with the same uniform, from the policy's
     probabilities renormalized over the values left: the propensity logged is that of the
-    distribution each customer actually faced. The policy is evaluated once per row.
+    distribution each customer actually faced. The policy is evaluated once per row. Given
+    the day's ``cuts`` (found by earlier passes over the whole audience), each row's spent
+    values are known and it draws once.
     """
     n, n_values = len(u), eligible.shape[1]
     out = FieldDraw(
@@ -364,6 +376,13 @@ def draw_with_budgets(
     out.score[tail] = score
     position = np.zeros(n, dtype=np.intp)
     position[tail] = np.arange(len(tail))
+    if cuts is not None:
+        for value, spent_after in cuts.after.items():
+            eligible[tail[cuts.arrival[tail] > spent_after], value] = False
+        empty = ~eligible[tail].any(axis=1)
+        out.skipped[tail[empty]] = True
+        tail = tail[~empty]
+    unspent = {} if cuts is not None else remaining  # with the cuts known: one pass
     while len(tail):
         p, greedy = _restricted(policy_p[position[tail]], score[position[tail]], eligible[tail])
         chosen = np.where(draws[tail], draw_index(p, u[tail]), greedy)
@@ -375,12 +394,12 @@ def draw_with_budgets(
         out.index[tail], out.greedy[tail], out.p[tail] = chosen, greedy, p
         mixture = q * p[rows, chosen] + (1 - q) * (chosen == greedy)
         out.propensity[tail] = np.where(fixed >= 0, 1.0, mixture)
-        cut = _first_exhaustion(chosen, remaining)
+        cut = _first_exhaustion(chosen, unspent)
         if cut is None:
             break
-        for value in remaining:
-            remaining[value] -= int((chosen[:cut] == value).sum())
-        spent = [v for v, left in remaining.items() if left <= 0]
+        for value in unspent:
+            unspent[value] -= int((chosen[:cut] == value).sum())
+        spent = [v for v, left in unspent.items() if left <= 0]
         later = tail[cut:]
         eligible[later[:, None], np.array(spent)[None, :]] = False
         empty = ~eligible[later].any(axis=1)

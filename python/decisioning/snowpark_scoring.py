@@ -5,13 +5,15 @@ registers a temporary vectorized UDF that closes over them. Snowflake runs the U
 batches of the audience on every node and core of the warehouse; each batch is decided by
 the same ``decide`` as on DuckDB, and since a decision depends only on its row and the day
 (randomness keyed by decision id, Thompson draws shared per model version), the batches'
-union equals one pass over the whole audience. The day-wide guardrails:
+union equals one pass over the whole audience. The day-wide guardrails are fixed by
+earlier passes and handed to every batch:
 
-- **Exploration ceiling**: a first UDF pass gives each live policy row its keyed
-  uniform; the warehouse counts them and sorts out the quota-th smallest, which fixes the
-  day's ``Exploration`` for every batch of the second pass.
-- **Offer budgets** consume one arrival order over the whole audience, which batches
-  cannot share: a campaign with budgets is decided in one batch on the procedure's node.
+- **Exploration ceiling**: a first pass gives each row its exploration key; the warehouse
+  counts the live rows and sorts out the quota-th smallest policy key (``Exploration``).
+- **Offer budgets** follow one arrival order over the whole audience: passes find, field
+  by field, the arrival point where each budgeted value runs out (``DayBudgets``), by
+  counting takers in the warehouse; customers left with nothing are skipped and the day
+  is counted again, as in one pass.
 
 A batch's decisions leave the UDF as JSON lines (floats with 15 decimals) and are typed
 back into columns by the warehouse.
@@ -28,10 +30,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from decisioning.day import DecisionDay
-from decisioning.dbt_io import to_pandas
-from decisioning.decide import empty_decisions
-from decisioning.guardrails import Exploration
+from decisioning.day import BUDGET_EXHAUSTED, DecisionDay
+from decisioning.decide import DayBudgets, arrival_uniforms, empty_decisions
+from decisioning.guardrails import Exploration, budget_limits
 
 BLOCKS = "send_blocks"
 """The column the audience rows get their frequency-cap blocks in: ``channel@slot`` pairs,
@@ -49,45 +50,140 @@ def decide_in_snowflake(
     imports: Sequence[str] | None = None,
     packages: Sequence[str] | None = None,
 ) -> Any:
-    """Today's decisions as a Snowpark DataFrame computed by the warehouse (a pandas
-    frame when budgets make it one batch). ``imports``: the staged ``decisioning.zip``
-    (``decisioning snowflake deploy``)."""
-    if day.config.guardrails.budgets:
-        return day.decide(to_pandas(audience), to_pandas(blocks))
-    rows = _with_blocks(audience, blocks)
+    """Today's decisions as a Snowpark DataFrame computed by the warehouse. ``imports``:
+    the staged ``decisioning.zip`` (``decisioning snowflake deploy``)."""
+    from snowflake.snowpark.functions import col, lit
+
+    rows = _with_blocks(audience, blocks).with_column(BUDGET_EXHAUSTED.upper(), lit(False))
     udf = _Registrar(session, rows, imports or (), packages or PACKAGES)
-    exploration = None
-    ceiling = day.config.guardrails.max_exploration_share
-    if ceiling is not None:
-        exploration = _exploration(day, rows, udf, ceiling)
-    decide = udf.register(lambda frame: decide_batch(day, frame, exploration))
-    decided = rows.select(decide(*udf.columns).alias("DECISION"))
-    return _typed(decided, day)
+    guardrails = day.config.guardrails
+    exploration, budgets, skipped = None, None, None
+    for _ in range(_MAX_BUDGET_ROUNDS):  # budget skips shrink the day's limits: fixed point
+        marked = rows if skipped is None else _marked(rows, skipped, udf)
+        if guardrails.max_exploration_share is not None or guardrails.budgets:
+            exploration, decisions = _first_pass(day, marked, udf)
+        if guardrails.budgets:
+            budgets = _budget_cuts(day, marked, udf, exploration, decisions)
+        decide = udf.register(_batch(decide_batch, day, exploration, budgets))
+        decided = _typed(marked.select(decide(*udf.columns).alias("DECISION")), day)
+        if budgets is None:
+            return decided
+        decided = decided.cache_result()
+        spent = decided.filter(col("SKIP_REASON") == lit("budget_exhausted")).select(
+            col("DECISION_ID").alias("SPENT_ID")
+        )
+        if spent.count() == (0 if skipped is None else skipped.count()):
+            return decided
+        skipped = spent.cache_result()
+    raise RuntimeError("Budgets did not settle; report this with the campaign's settings.")
+
+
+_MAX_BUDGET_ROUNDS = 100
 
 
 def decide_batch(
-    day: DecisionDay, frame: pd.DataFrame, exploration: Exploration | None
+    day: DecisionDay,
+    frame: pd.DataFrame,
+    exploration: Exploration | None = None,
+    budgets: DayBudgets | None = None,
 ) -> list[str]:
     """The UDF's work on one batch of audience rows: their decisions as JSON lines."""
-    return _json_lines(day.decide(frame, blocks_of(frame), exploration))
+    return _json_lines(day.decide(frame, blocks_of(frame), exploration, budgets))
 
 
-def _exploration(day: DecisionDay, rows: Any, udf: _Registrar, ceiling: float) -> Exploration:
-    """The day's explorer threshold and share, from every live policy row's uniform."""
+def _batch(function: Callable[..., Any], *arguments: Any) -> Callable[[pd.DataFrame], Any]:
+    """``function(day, frame, *rest)`` as a batch function of the frame alone."""
+    day, *rest = arguments
+    return lambda frame: function(day, frame, *rest)
+
+
+def _first_pass(day: DecisionDay, rows: Any, udf: _Registrar) -> tuple[Exploration | None, int]:
+    """The day's exploration (threshold and share) and its number of decisions, from every
+    row's exploration key (``DecisionDay.live_keys``)."""
     from snowflake.snowpark.functions import col
     from snowflake.snowpark.types import DoubleType
 
-    def uniforms(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
-        u = day.explorer_uniforms(frame, blocks_of(frame))
-        return np.nan_to_num(u, nan=-1.0)  # -1: not a candidate (Snowflake ranks NaN above 1)
+    def keys(day: DecisionDay, frame: pd.DataFrame) -> npt.NDArray[np.float64]:
+        key = day.live_keys(frame, blocks_of(frame))
+        return np.nan_to_num(key, nan=-1.0)  # -1: skipped (Snowflake ranks NaN above all)
 
-    u = rows.select(udf.register(uniforms, DoubleType())(*udf.columns).alias("U"))
-    candidates = u.filter(col("U") >= 0).cache_result()  # one UDF pass for count and sort
+    keyed = rows.select(udf.register(_batch(keys, day), DoubleType())(*udf.columns).alias("K"))
+    live = keyed.filter(col("K") >= 0).cache_result()  # one UDF pass for counts and sort
+    decisions = live.count() + day.usage.decisions
+    ceiling = day.config.guardrails.max_exploration_share
+    if ceiling is None:
+        return None, decisions
+    candidates = live.filter(col("K") < 1)
 
     def kth(k: int) -> float:
-        return float(candidates.sort(col("U")).limit(1, offset=k - 1).collect()[0][0])
+        return float(candidates.sort(col("K")).limit(1, offset=k - 1).collect()[0][0])
 
-    return Exploration.of(candidates.count(), ceiling, day.usage, kth)
+    return Exploration.of(candidates.count(), ceiling, day.usage, kth), decisions
+
+
+def _budget_cuts(
+    day: DecisionDay, rows: Any, udf: _Registrar, exploration: Exploration | None, decisions: int
+) -> DayBudgets:
+    """Where each budgeted value runs out in the day's arrival order, field by field as
+    they are drawn: a pass draws every row under the cuts found so far; the earliest
+    value whose limit-th taker (in arrival order) exists is cut there, and the pass is
+    repeated, until no budget runs out in the rows left. At most one pass per budgeted
+    value and one more per budgeted field."""
+    from snowflake.snowpark.functions import col
+    from snowflake.snowpark.types import DoubleType
+
+    cuts: dict[str, dict[int, float]] = {}
+    for field in day.catalog.fields:
+        values, budgets = day.catalog.values[field], day.config.guardrails.budgets
+        remaining = budget_limits(budgets, field, values, decisions, day.usage)
+        if not remaining:
+            continue
+        spent = cuts.setdefault(field, {})
+        arrival = udf.register(_batch(_arrival, day, field), DoubleType())
+        while True:
+            so_far = DayBudgets(decisions, {f: dict(c) for f, c in cuts.items()})
+            takers = udf.register(_batch(_takers, day, field, exploration, so_far), DoubleType())
+            drawn = rows.select(
+                takers(*udf.columns).alias("V"), arrival(*udf.columns).alias("U")
+            ).filter(col("V") >= 0)
+            drawn = drawn.cache_result()
+            found = {}
+            for value, left in remaining.items():
+                if value not in spent and left > 0:
+                    taker = drawn.filter(col("V") == value).sort(col("U"))
+                    limit_th = taker.select(col("U")).limit(1, offset=left - 1).collect()
+                    if limit_th:
+                        found[value] = float(limit_th[0][0])
+            if not found:
+                break
+            first = min(found, key=lambda v: found[v])
+            spent[first] = found[first]
+    return DayBudgets(decisions, cuts)
+
+
+def _arrival(day: DecisionDay, frame: pd.DataFrame, field: str) -> npt.NDArray[np.float64]:
+    return arrival_uniforms(frame["decision_id"], day.catalog, field)
+
+
+def _takers(
+    day: DecisionDay,
+    frame: pd.DataFrame,
+    field: str,
+    exploration: Exploration | None,
+    budgets: DayBudgets,
+) -> npt.NDArray[np.float64]:
+    drawn = day.budget_takers(frame, blocks_of(frame), field, exploration, budgets)
+    return drawn.astype(np.float64)
+
+
+def _marked(rows: Any, skipped: Any, udf: _Registrar) -> Any:
+    """``rows`` with ``BUDGET_EXHAUSTED`` true for the ``skipped`` decision ids."""
+    from snowflake.snowpark.functions import col
+
+    flag = BUDGET_EXHAUSTED.upper()
+    joined = rows.drop(flag).join(skipped, rows["decision_id"] == skipped["SPENT_ID"], "left")
+    marked = joined.with_column(flag, col("SPENT_ID").is_not_null()).drop("SPENT_ID")
+    return marked.select(udf.columns)
 
 
 def _with_blocks(audience: Any, blocks: Any) -> Any:
