@@ -58,7 +58,7 @@ def decide_in_snowflake(
     udf = _Registrar(session, rows, imports or (), packages or PACKAGES)
     guardrails = day.config.guardrails
     exploration, budgets, skipped = None, None, None
-    for _ in range(_MAX_BUDGET_ROUNDS):  # budget skips shrink the day's limits: fixed point
+    while True:  # budget skips shrink the day's limits: repeat until no new one (as decide)
         marked = rows if skipped is None else _marked(rows, skipped, udf)
         if guardrails.max_exploration_share is not None or guardrails.budgets:
             exploration, decisions = _first_pass(day, marked, udf)
@@ -75,10 +75,6 @@ def decide_in_snowflake(
         if spent.count() == (0 if skipped is None else skipped.count()):
             return decided
         skipped = spent.cache_result()
-    raise RuntimeError("Budgets did not settle; report this with the campaign's settings.")
-
-
-_MAX_BUDGET_ROUNDS = 100
 
 
 def decide_batch(
