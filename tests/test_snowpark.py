@@ -5,7 +5,7 @@ Snowpark session in local testing mode, and each model body runs there as dbt-sn
 would run it (``dbt.ref`` gives Snowpark DataFrames). Its output must equal the DuckDB
 build's table. ``decisions`` runs distributed there: a vectorized UDF over the audience
 (local testing calls it one row at a time, the strictest batching there is), with the
-exploration ceiling's two passes.
+passes that fix the exploration ceiling and the budgets for the whole day.
 """
 
 from __future__ import annotations
