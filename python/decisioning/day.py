@@ -11,7 +11,9 @@ same decisions as one pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -83,16 +85,8 @@ class DecisionDay:
         nothing)."""
         if audience.empty:
             return empty_decisions(self.catalog.fields)
-        people = self._audience(audience)
-        return decide(
-            people,
-            self.models,
-            self.catalog,
-            self.config,
-            self.model_version,
-            self.days_running,
-            self._limits(people, audience, blocks, exploration, budgets),
-        )
+        frame: pd.DataFrame = self._run(decide, audience, blocks, exploration, budgets)
+        return frame
 
     def budget_takers(
         self,
@@ -103,9 +97,25 @@ class DecisionDay:
         budgets: DayBudgets,
     ) -> npt.NDArray[np.intp]:
         """Each row's drawn value index for ``field`` (-1: not drawn) under ``budgets``."""
+        drawn: npt.NDArray[np.intp] = self._run(
+            budget_takers, audience, blocks, exploration, budgets, field
+        )
+        return drawn
+
+    def _run(
+        self,
+        step: Callable[..., Any],
+        audience: pd.DataFrame,
+        blocks: pd.DataFrame,
+        exploration: Exploration | None,
+        budgets: DayBudgets | None,
+        *extra: Any,
+    ) -> Any:
+        """``step(audience, models, catalog, config, version, days_running, limits, *extra)``
+        on the rows of ``audience``."""
         people = self._audience(audience)
         limits = self._limits(people, audience, blocks, exploration, budgets)
-        return budget_takers(
+        return step(
             people,
             self.models,
             self.catalog,
@@ -113,7 +123,7 @@ class DecisionDay:
             self.model_version,
             self.days_running,
             limits,
-            field,
+            *extra,
         )
 
     def live_keys(self, audience: pd.DataFrame, blocks: pd.DataFrame) -> npt.NDArray[np.float64]:

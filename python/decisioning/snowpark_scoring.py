@@ -87,9 +87,10 @@ def decide_batch(
     return _json_lines(day.decide(frame, blocks_of(frame), exploration, budgets))
 
 
-def _batch(function: Callable[..., Any], *arguments: Any) -> Callable[[pd.DataFrame], Any]:
+def _batch(
+    function: Callable[..., Any], day: DecisionDay, *rest: Any
+) -> Callable[[pd.DataFrame], Any]:
     """``function(day, frame, *rest)`` as a batch function of the frame alone."""
-    day, *rest = arguments
     return lambda frame: function(day, frame, *rest)
 
 
