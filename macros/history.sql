@@ -93,3 +93,79 @@
     {%- endfor -%}
   {%- endif -%}
 {% endmacro %}
+
+{#- The context columns of historical_decisions: the feature vector (feature_names), then
+    any other x_* column the source has, which only offline evaluation uses. -#}
+{% macro historical_context_names(present) %}
+  {%- set names = feature_names() -%}
+  {%- set mapped = [] -%}
+  {%- for name in names -%}
+    {%- do mapped.append(source_column('historical_decisions', name) | lower) -%}
+  {%- endfor -%}
+  {%- set extra = [] -%}
+  {%- for column in present | sort if column.startswith('x_') and column not in names and column not in mapped -%}
+    {%- do extra.append(column) -%}
+  {%- endfor -%}
+  {{ return(names + extra) }}
+{% endmacro %}
+
+{#- Stops the build, before anything reads the history, when historical_decisions breaks
+    what learning and evaluation rely on; the message counts each problem's rows. -#}
+{% macro check_historical_decisions(relation, logged_fields) %}
+  {%- if not execute -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set table = 'historical_decisions' -%}
+  {%- if logged_fields | length == 0 -%}
+    {{ exceptions.raise_compiler_error(
+        "decisioning.sources.historical_decisions: " ~ relation ~ " has no column for any decided "
+        ~ "field (" ~ decision_fields() | join(', ') ~ "). Add the action the old system chose, "
+        ~ "or map your columns with decisioning.sources.historical_decisions.columns.") }}
+  {%- endif -%}
+  {%- set decision_id = source_column(table, 'decision_id') -%}
+  {%- set propensity = source_column(table, 'propensity') -%}
+  {%- set decided_at = source_column(table, 'decided_at') -%}
+  {%- set query -%}
+    with history as (
+        select
+            cast({{ decision_id }} as varchar) as decision_id,
+            cast({{ source_column(table, 'customer_id') }} as varchar) as customer_id,
+            cast({{ decided_at }} as timestamp) as decided_at,
+            cast({{ propensity }} as double) as propensity
+        from {{ relation }}
+    )
+    select
+        (select count(*) from history
+            where decision_id is null or customer_id is null or decided_at is null) as missing_keys,
+        (select count(*) from history
+            where propensity is not null and not (propensity > 0 and propensity <= 1)) as bad_propensities,
+        (select count(*) - count(distinct decision_id) from history) as duplicate_ids,
+        (select count(*) from {{ ref('stg_decisioning__message_events') }} as events
+            inner join history on events.decision_id = history.decision_id
+            where events.occurred_at < history.decided_at) as outcomes_before_decisions
+  {%- endset -%}
+  {%- set counts = run_query(query).rows[0] -%}
+  {%- set problems = [] -%}
+  {%- if counts[0] > 0 -%}
+    {%- do problems.append(counts[0] ~ " row(s) without " ~ decision_id ~ ", "
+        ~ source_column(table, 'customer_id') ~ " or " ~ decided_at ~ ": fill them or drop the rows") -%}
+  {%- endif -%}
+  {%- if counts[1] > 0 -%}
+    {%- do problems.append(counts[1] ~ " row(s) with " ~ propensity ~ " outside (0, 1]: it is the "
+        ~ "probability the old system chose the logged action; set it to null where unknown "
+        ~ "(such rows still warm-start the policy but are not evaluated)") -%}
+  {%- endif -%}
+  {%- if counts[2] > 0 -%}
+    {%- do problems.append(counts[2] ~ " duplicate " ~ decision_id ~ " value(s): each decision "
+        ~ "needs its own id, the one its message events carry") -%}
+  {%- endif -%}
+  {%- if counts[3] > 0 -%}
+    {%- do problems.append(counts[3] ~ " message event(s) before the decision they belong to: "
+        ~ decided_at ~ " must be when the message was sent (UTC), and the events' occurred_at "
+        ~ "UTC too") -%}
+  {%- endif -%}
+  {%- if problems -%}
+    {{ exceptions.raise_compiler_error(
+        "decisioning.sources.historical_decisions (" ~ relation ~ "): " ~ problems | join('; ') ~ ".") }}
+  {%- endif -%}
+{% endmacro %}

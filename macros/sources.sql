@@ -3,7 +3,7 @@
 {% macro decisioning_source(table) %}
   {%- set relation = source('decisioning', table) -%}
   {%- if execute -%}
-    {%- set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- set present = source_columns_present(table) -%}
     {%- if present | length == 0 -%}
       {{ exceptions.raise_compiler_error(
           "Source table " ~ relation ~ " was not found or has no columns. Load it, or point "
@@ -38,6 +38,7 @@
       'product_events': ['customer_id', 'event_name', 'occurred_at', 'value'],
       'message_events': ['decision_id', 'customer_id', 'event_type', 'occurred_at'],
       'suppressions': ['customer_id', 'reason', 'expires_at'],
+      'historical_decisions': ['decision_id', 'customer_id', 'decided_at', 'propensity'],
   } -%}
   {{ return(contract[table]) }}
 {% endmacro %}
@@ -51,4 +52,13 @@
     {%- endfor -%}
   {%- endfor -%}
   {{ return(columns | sort) }}
+{% endmacro %}
+
+{#- The source's column names (lower case) as the warehouse has them; [] at parse time. -#}
+{% macro source_columns_present(table) %}
+  {%- if not execute -%}
+    {{ return([]) }}
+  {%- endif -%}
+  {%- set relation = source('decisioning', table) -%}
+  {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list) }}
 {% endmacro %}

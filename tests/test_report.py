@@ -4,6 +4,8 @@ opened in headless Chromium as a person would."""
 from __future__ import annotations
 
 import datetime as dt
+import html
+import math
 import os
 import re
 from pathlib import Path
@@ -55,10 +57,12 @@ SCHEMAS = {
         sends bigint, sends_today bigint, rewards bigint, mean_reward double,
         posterior_mean double, posterior_ci_low double, posterior_ci_high double,
         probability_best double, traffic_share_today double, model_version varchar""",
-    "policy_evaluation": """campaign_id varchar, as_of date, policy varchar,
+    "policy_evaluation": """campaign_id varchar, as_of date, logs varchar, policy varchar,
         description varchar, estimator varchar, estimate double, standard_error double,
         ci_low double, ci_high double, decisions bigint, matching_decisions bigint,
-        effective_sample_size double, is_supported boolean, warning varchar""",
+        effective_sample_size double, is_supported boolean, verdict varchar, warning varchar,
+        evaluated_from date, evaluated_to date, trained_to date,
+        decisions_without_propensity bigint""",
     "decision_skips": """decision_id varchar, campaign_id varchar, customer_id varchar,
         decision_date date, decision_group varchar, reason varchar, detail varchar,
         logged_at timestamp""",
@@ -98,6 +102,56 @@ def _lift_row(
         "normal_approximation_ok": min(nt, nc) > 200 or rng.random() < 0.5,
         "ci_method": "welch_t_clustered_by_customer",
     }
+
+
+HISTORY_FROM = dt.date(2025, 11, 1)
+# policy: (description, estimate, effective sample size); estimators' estimates differ by
+# 0.01 (on_policy 0.01 below, DR 0.01 above); below 100 effective decisions: not evaluable.
+HISTORY = {
+    "logged": ("What your previous system earned", 0.23, 12_000.0),
+    "contextual_thompson_sampling": ("Trained on the decisions before 2025-11-01", 0.30, 2500.0),
+    "campaign_thompson_sampling": ("Campaign-level Thompson sampling", 0.26, 3000.0),
+    "discount_20_always": ("User policy: 20% off", 0.35, 40.0),
+    "sms_only": ("User policy: sms", math.nan, 0.0),
+}
+
+
+def evaluation_rows(
+    policies: dict[str, tuple[str, float, float]], columns: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """``policy_evaluation`` rows of ``policies`` (description, estimate, effective sample
+    size), with ``columns`` in every row."""
+    rows = []
+    for policy, (description, estimate, ess) in policies.items():
+        estimators = ("on_policy",) if policy == "logged" else ("ips", "snips", "dr")
+        for i, estimator in enumerate(estimators):
+            value = estimate + 0.01 * (i - 1)
+            se = 0.004 * np.sqrt(4000 / ess) if ess else math.nan
+            supported = ess >= 100
+            warning = (
+                f"effective sample size {ess:.0f} < 100: thin support, the logs rarely chose "
+                "what this policy would"
+                if ess
+                else "sets channel, which the history does not log"
+            )
+            rows.append(
+                {
+                    **columns,
+                    "policy": policy,
+                    "description": description,
+                    "estimator": estimator,
+                    "estimate": value,
+                    "standard_error": se,
+                    "ci_low": value - 1.96 * se,
+                    "ci_high": value + 1.96 * se,
+                    "matching_decisions": min(int(ess * 3), columns["decisions"]),
+                    "effective_sample_size": ess,
+                    "is_supported": supported,
+                    "verdict": "evaluable" if supported else "not evaluable",
+                    "warning": None if supported else warning,
+                }  # fmt: skip
+            )
+    return rows
 
 
 def synthetic_marts(
@@ -201,41 +255,20 @@ def synthetic_marts(
                 }  # fmt: skip
             )
 
-    evaluation: list[dict[str, Any]] = []
-    policies = {
+    own = {
         "logged": ("What the policy group did", 0.40, 4000.0),
         "current": ("Today's model, Thompson sampling", 0.43, 2500.0),
         "uniform_random": ("Every allowed action equally likely", 0.33, 1800.0),
         "best_single_combination": ("Each field's best value, always", 0.47, 40.0),
         "push_$5 <noon>": ("User-named: push at noon, $5 off", 0.38, 300.0),
     }
-    for policy, (description, estimate, ess) in policies.items():
-        estimators = ("on_policy",) if policy == "logged" else ("ips", "snips", "dr")
-        for i, estimator in enumerate(estimators):
-            value = estimate + 0.01 * (i - 1)
-            se = 0.004 * np.sqrt(4000 / ess)
-            supported = ess >= 100
-            evaluation.append(
-                {
-                    "campaign_id": campaign,
-                    "as_of": dates[-1],
-                    "policy": policy,
-                    "description": description,
-                    "estimator": estimator,
-                    "estimate": value,
-                    "standard_error": se,
-                    "ci_low": value - 1.96 * se,
-                    "ci_high": value + 1.96 * se,
-                    "decisions": 100_000,
-                    "matching_decisions": int(ess * 3),
-                    "effective_sample_size": ess,
-                    "is_supported": supported,
-                    "warning": None
-                    if supported
-                    else "effective sample size 40 < 100: thin "
-                    "support, the logs rarely chose what this policy would",
-                }  # fmt: skip
-            )
+    log = {"campaign_id": campaign, "as_of": dates[-1], "logs": "decision_log"}
+    log |= {"decisions": 100_000, "evaluated_from": START, "evaluated_to": dates[-1]}
+    evaluation = evaluation_rows(own, {**log, "decisions_without_propensity": 0})
+    history = {**log, "logs": "historical_decisions", "decisions": 12_000}
+    history |= {"evaluated_from": HISTORY_FROM, "evaluated_to": START - dt.timedelta(days=1)}
+    history |= {"trained_to": HISTORY_FROM, "decisions_without_propensity": 1_500}
+    evaluation += evaluation_rows(HISTORY, history)
 
     skips: list[dict[str, Any]] = []
     reasons = {"frequency_cap": 60, "quiet_hours": 25, "budget": 10, "missing_requirement": 5}
@@ -322,6 +355,51 @@ def test_report_is_one_self_contained_file(synthetic_db: Path, tmp_path: Path) -
     assert len(ids) == len(set(ids))
 
 
+def section(text: str, anchor: str) -> str:
+    found = re.search(rf'<section id="{anchor}">.*?</section>', text, re.DOTALL)
+    assert found, anchor
+    return found.group(0)
+
+
+def history_rows() -> pd.DataFrame:
+    frame = synthetic_marts()["policy_evaluation"]
+    return frame[frame["logs"] == "historical_decisions"].set_index(["policy", "estimator"])
+
+
+def best_vs_logged() -> str:
+    """The summary line expected for the synthetic history, from its rows."""
+    rows = history_rows()
+    best, logged = (
+        rows.loc[("contextual_thompson_sampling", "dr")],
+        rows.loc[("logged", "on_policy")],
+    )
+    return (
+        f"contextual_thompson_sampling: DR {best['estimate']:.3f} ({best['ci_low']:.3f}–"
+        f"{best['ci_high']:.3f}) vs logged {logged['estimate']:.3f} ({logged['ci_low']:.3f}–"
+        f"{logged['ci_high']:.3f}), +41%"
+    )
+
+
+def test_history_section_shows_only_the_history(synthetic_db: Path, tmp_path: Path) -> None:
+    text = write_report(synthetic_db, tmp_path / "history.html").read_text()
+    history, own = section(text, "history"), section(text, "policy-evaluation")
+    rows = history_rows()
+    best = rows.loc[("contextual_thompson_sampling", "dr")]
+    assert "12,000 historical decisions evaluated, made from 2025-11-01 to 2025-12-31" in history
+    assert "learned from the decisions before 2025-11-01" in history
+    assert "1,500 later decisions have no propensity" in history
+    assert f"<b>{best_vs_logged()}</b>" in history
+    # discount_20_always has the highest DR estimate but is not evaluable, with its warning
+    thin = html.escape(str(rows.loc[("discount_20_always", "dr"), "warning"]))
+    assert f"Not evaluable: <b>discount_20_always</b> ({thin}); <b>sms_only</b> (sets" in history
+    assert "discount_20_always *" in history and 'data-chart="history_evaluation"' in history
+    assert f"{best['estimate']:.3f} [{best['ci_low']:.3f}, {best['ci_high']:.3f}]" in history
+    assert "best_single_combination" not in history
+    for policy in ("contextual_thompson_sampling", "discount_20_always", "sms_only"):
+        assert policy not in own
+    assert "On 100,000 finalized policy-group decisions" in own and "2025-11-01" not in own
+
+
 def test_empty_campaign_says_so(tmp_path: Path) -> None:
     database = synthetic_database(tmp_path / "empty.duckdb", {"winback": 0})
     text = write_report(database, tmp_path / "empty.html", default_campaign="winback").read_text()
@@ -330,6 +408,9 @@ def test_empty_campaign_says_so(tmp_path: Path) -> None:
     assert "No finalized rewards yet" in text
     assert "No policy decisions logged yet" in text
     assert "No decisions skipped by the guardrails" in text
+    history = section(text, "history")
+    assert "decisioning.sources.historical_decisions.table" in history
+    assert "Bring your own history" in history
 
 
 def test_one_day_campaign_without_finalized_rewards(tmp_path: Path) -> None:
@@ -380,6 +461,81 @@ def test_cli_missing_table_says_dbt_build(
     assert not (tmp_path / "x.html").exists()
     assert main(["report", "--database", str(tmp_path / "missing.duckdb")]) == 2
     assert "dbt build" in capsys.readouterr().err
+
+
+def test_cli_evaluate(synthetic_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", "--database", str(synthetic_db)]) == 0
+    history, own = capsys.readouterr().out.strip().split("\n\n")
+    lines = history.splitlines()
+    assert lines[0] == (
+        "historical_decisions: 12,000 decisions evaluated, 2025-11-01 to 2025-12-31; "
+        "trained on decisions before 2025-11-01; 1,500 without propensity excluded"
+    )
+    table = [re.split(r"\s{2,}", line.strip()) for line in lines[1:15]]
+    assert table[0] == ["policy", "estimator", "estimate", "95% CI", "decisions", "matching"] + [
+        "ESS",
+        "verdict",
+    ]
+    assert list(dict.fromkeys(row[0] for row in table[1:])) == [
+        "logged",
+        "discount_20_always",  # by DR estimate, evaluable or not
+        "contextual_thompson_sampling",
+        "campaign_thompson_sampling",
+        "sms_only",
+    ]
+    best = history_rows().loc[("contextual_thompson_sampling", "dr")]
+    assert table[1][:2] == ["logged", "on_policy"] and table[1][-1] == "evaluable"
+    assert table[7] == [
+        "contextual_thompson_sampling",
+        "dr",
+        f"{best['estimate']:.3f}",
+        f"[{best['ci_low']:.3f}, {best['ci_high']:.3f}]",
+        "12,000",
+        "7,500",
+        "2500",
+        "evaluable",
+    ]
+    assert [row[-1] for row in table[2:5]] == ["not evaluable"] * 3
+    assert table[-1][:3] == ["sms_only", "dr", "–"] and table[-1][-1] == "not evaluable"
+    assert lines[15] == "warnings:" and lines[16].startswith("  discount_20_always: effective")
+    assert lines[17].startswith("  sms_only: sets channel")
+    assert lines[18] == best_vs_logged() and lines[18].startswith("contextual_thompson_sampling")
+    own_lines = own.splitlines()
+    assert own_lines[0].startswith("decision_log: 100,000 decisions evaluated, 2026-01-01 to")
+    assert own_lines[0].endswith("; 0 without propensity excluded")
+    assert [re.split(r"\s{2,}", line)[0] for line in own_lines[2:15:3]] == [
+        "logged",
+        "best_single_combination",
+        "current",
+        "push_$5 <noon>",
+        "uniform_random",
+    ]
+    assert main(["evaluate", "--database", str(synthetic_db), "--logs", "decision_log"]) == 0
+    assert "historical_decisions" not in capsys.readouterr().out
+
+
+def test_cli_evaluate_without_evaluation_says_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = synthetic_database(
+        tmp_path / "no.duckdb", {"winback": 3}, skip=("policy_evaluation",)
+    )
+    assert main(["evaluate", "--database", str(database)]) == 2
+    error = capsys.readouterr().err
+    assert "main.policy_evaluation" in error and "dbt build" in error
+    database = synthetic_database(tmp_path / "empty.duckdb", {"winback": 3})
+    with duckdb.connect(str(database)) as con:
+        con.execute("delete from main.policy_evaluation where logs = 'historical_decisions'")
+    assert main(["evaluate", "--database", str(database), "--logs", "historical_decisions"]) == 2
+    error = capsys.readouterr().err
+    assert "no historical_decisions rows" in error
+    assert "decisioning.sources.historical_decisions.table" in error
+    with duckdb.connect(str(database)) as con:
+        con.execute("delete from main.policy_evaluation")
+    assert main(["evaluate", "--database", str(database)]) == 2
+    error = capsys.readouterr().err
+    assert "no historical_decisions or decision_log rows" in error
+    assert "`decisioning build` (or `dbt build`)" in error
 
 
 # Chromium ------------------------------------------------------------------------------------

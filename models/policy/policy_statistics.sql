@@ -1,5 +1,7 @@
 -- Sufficient statistics of each field value's Bayesian linear reward model, from finalized
--- rewards of the policy group, each weighted by w = 0.5 ^ (age in days / half-life):
+-- rewards of the policy group and of the imported history (historical_decisions, warm
+-- start), each weighted by w = h 0.5 ^ (age in days / half-life), with h =
+-- history.warm_start_weight for a historical reward and 1 for the campaign's own:
 --   n = sum(w), sum_reward = sum(w r), sum_reward_sq = sum(w r^2),
 --   xtx_i_j = sum(w x_i x_j) (i <= j), xty_i = sum(w x_i r)
 -- where x is the feature vector logged with the decision (decision_contexts), summed over
@@ -15,6 +17,9 @@
 {%- set cfg = decisioning_config() %}
 {%- set half_life = cfg['policy']['half_life_days'] %}
 {%- set features = feature_names() %}
+{%- set warm_start %}
+        case when decision_group = 'historical' then {{ cfg['history']['warm_start_weight'] }} else 1.0 end
+{%- endset %}
 {%- set fields = decision_fields() %}
 
 {#- (column, what it sums per reward), in the output's column order. -#}
@@ -36,32 +41,41 @@ with rewards as (
         decision_id,
         reward,
         {%- if half_life is none %}
-        1.0 as weight
+        {{ warm_start }} as weight
         {%- else %}
-        power(0.5, cast({{ as_of_date() }} - decision_date as double) / {{ half_life }}) as weight
+        {{ warm_start }} * power(0.5, cast({{ as_of_date() }} - decision_date as double) / {{ half_life }}) as weight
         {%- endif %}
     from {{ ref('rewards') }}
     where is_final
         and not is_holdout
         and campaign_id = '{{ cfg["campaign_id"] }}'
+        {%- if cfg['history']['warm_start_weight'] == 0 %}
+        and decision_group <> 'historical'
+        {%- endif %}
 ),
 
 actions as (
+    {%- for relation in [decision_log_history(), ref('stg_decisioning__historical_decisions')] %}
     select
         decision_id,
         {%- for field in fields %}
         {{ field }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ decision_log_history() }}
+    from {{ relation }}
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 contexts as (
+    {%- for relation in [decision_context_history(), ref('stg_decisioning__historical_decisions')] %}
     select
         decision_id,
         {%- for name in features %}
         coalesce({{ name }}, 0.0) as {{ name }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ decision_context_history() }}
+    from {{ relation }}
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 per_action as (

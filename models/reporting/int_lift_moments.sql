@@ -24,6 +24,7 @@ partition by campaign_id, decision_group, customer_id
 
 with rewards as (
     select * from {{ ref('rewards') }}
+    where decision_group <> 'historical'
 ),
 
 -- Wide (one column per metric) until the moments are per date: the per-customer windows

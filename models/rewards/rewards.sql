@@ -1,7 +1,7 @@
 -- depends_on: {{ ref('decisioning_config') }}
--- One row per logged decision made before as_of, joined to what followed its send inside
--- the attribution window. A window still open at as_of is pending: outcomes and reward are
--- null, never zero.
+-- One row per logged decision made before as_of (and per imported historical decision,
+-- decision_group 'historical'), joined to what followed its send inside the attribution
+-- window. A window still open at as_of is pending: outcomes and reward are null, never zero.
 {%- set cfg = decisioning_config() %}
 {%- set reward = cfg['reward'] %}
 {%- set weights = reward['weights'] %}
@@ -19,6 +19,18 @@ with decisions as (
         {{ add_hours('send_at_utc', reward['attribution_window_hours']) }} as window_end_at
     from {{ decision_log_history() }}
     where decision_date < {{ as_of_date() }}
+    union all
+    -- The imported history (decisioning.sources.historical_decisions): sent when decided.
+    select
+        decision_id,
+        campaign_id,
+        customer_id,
+        decision_date,
+        'historical' as decision_group,
+        false as is_holdout,
+        decided_at as send_at_utc,
+        {{ add_hours('decided_at', reward['attribution_window_hours']) }} as window_end_at
+    from {{ ref('stg_decisioning__historical_decisions') }}
 ),
 
 message_events as (

@@ -1,5 +1,6 @@
 """``decisioning``: run the demo, run one turn of the loop, check settings, write the report,
-tag the catalog, write new variants when the winners plateau and review them."""
+print the off-policy evaluation, tag the catalog, write new variants when the winners plateau
+and review them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ from decisioning.config import ALGORITHMS, ConfigError
 from decisioning.llm import LLMError
 from decisioning.llm_steps import StepError
 from decisioning.project import BuildError, Project
-from decisioning.report import ReportError, write_report
+from decisioning.report import (
+    HISTORY_HINT,
+    LOGS,
+    ReportError,
+    evaluation_text_table,
+    load,
+    write_report,
+)
 from decisioning.snowflake_deploy import (
     STAGE,
     DeployError,
@@ -38,6 +46,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument(
         "--algorithm", choices=ALGORITHMS, help="override decisioning.policy.algorithm"
     )
+    demo.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        help="first load this many days of the previous system's decisions (default 0)",
+    )
 
     build = commands.add_parser("build", help="one turn of the loop: validate settings, dbt build")
     build.add_argument(
@@ -58,6 +72,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     report.add_argument(
         "--database", type=Path, help="DuckDB file (default: the project's database)"
+    )
+
+    evaluate = commands.add_parser(
+        "evaluate", help="print the off-policy evaluation of the policies (after a build)"
+    )
+    evaluate.add_argument(
+        "--database", type=Path, help="DuckDB file (default: the project's database)"
+    )
+    evaluate.add_argument(
+        "--campaign", help="campaign_id (default: the configured one, or the only one built)"
+    )
+    evaluate.add_argument(
+        "--logs",
+        choices=(*LOGS, "all"),
+        default="all",
+        help="the imported history, our decision log or both (default all)",
     )
 
     tag = commands.add_parser(
@@ -127,6 +157,8 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(f"Report: {path}")
         return 0
+    if args.command == "evaluate":
+        return _evaluate(project, args)
     if args.command in LLM_COMMANDS:
         return _llm_step(project, args)
     from decisioning.demo import run_demo, summary
@@ -135,8 +167,34 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError("--customers must be at least 100 and --days at least 1.")
     overrides = {"policy": {"algorithm": args.algorithm}} if args.algorithm else {}
     print(f"Demo: {args.customers:,} customers, {args.days} days, seed {args.seed}")
-    result = run_demo(args.customers, args.days, args.seed, overrides=overrides, project=project)
+    result = run_demo(
+        args.customers,
+        args.days,
+        args.seed,
+        overrides=overrides,
+        project=project,
+        history_days=args.history_days,
+    )
     summary(result)
+    return 0
+
+
+def _evaluate(project: Project, args: argparse.Namespace) -> int:
+    data = load(args.database or project.database, args.campaign, project.config().campaign_id)
+    logs = LOGS if args.logs == "all" else (args.logs,)
+    rows = data.evaluation[data.evaluation["logs"].isin(logs)]
+    if rows.empty:
+        build = "run `decisioning build` (or `dbt build`)"
+        todo = (
+            f"to evaluate on your history, {HISTORY_HINT}, then {build}"
+            if args.logs == "historical_decisions"
+            else f"{build} first"
+        )
+        raise ReportError(
+            f"main.policy_evaluation in {data.database} has no {' or '.join(logs)} rows for "
+            f"campaign {data.campaign_id}: {todo}."
+        )
+    print(evaluation_text_table(rows))
     return 0
 
 

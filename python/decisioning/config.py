@@ -37,7 +37,11 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "product_events": ("customer_id", "event_name", "occurred_at", "value"),
     "message_events": ("decision_id", "customer_id", "event_type", "occurred_at"),
     "suppressions": ("customer_id", "reason", "expires_at"),
+    "historical_decisions": ("decision_id", "customer_id", "decided_at", "propensity"),
 }
+"""Each source's required columns. ``historical_decisions`` also has a column per decided
+field it logged and, optionally, each field's propensity (``<field>_propensity``), the
+sends it allowed (``eligible_sends``) and the features (``x_*``) the old system saw."""
 FIXED_FIELDS = ("channel", "send_slot")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -51,6 +55,7 @@ DEFAULTS: dict[str, Any] = {
         "product_events": {"table": "product_events", "columns": {}},
         "message_events": {"table": "message_events", "columns": {}},
         "suppressions": {"table": None, "columns": {}},
+        "historical_decisions": {"table": None, "columns": {}},
     },
     "features": {"lookback_days": 90, "categorical": {}, "numeric": []},
     "audience": {"inactive_days": None, "recontact_days": 7, "max_per_day": None},
@@ -85,6 +90,7 @@ DEFAULTS: dict[str, Any] = {
         "max_exploration_share": None,
     },
     "evaluation": {"policies": [], "min_effective_sample_size": 100},
+    "history": {"warm_start_weight": 1.0, "train_share": 0.5},
     "llm": {
         "enabled": False,
         "model": None,
@@ -233,6 +239,17 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class HistoryConfig:
+    """The imported ``historical_decisions``: how much a historical reward counts in the
+    policy's statistics next to a live one (0: not at all), and the share of its
+    decisions, oldest first and cut at a day boundary, that candidate policies train on
+    before being evaluated on the rest."""
+
+    warm_start_weight: float
+    train_share: float
+
+
+@dataclass(frozen=True)
 class LLMConfig:
     """The OpenAI-compatible endpoint of the LLM steps (tagging, Auto-Tune).
 
@@ -281,7 +298,15 @@ class AutotuneConfig:
     max_characters: dict[str, int]
 
 
-BUILT_IN_POLICIES = ("logged", "current", "current_greedy", "uniform_random", "best_combination")
+BUILT_IN_POLICIES = (
+    "logged",
+    "current",
+    "current_greedy",
+    "uniform_random",
+    "best_combination",
+    "contextual_thompson_sampling",
+    "campaign_thompson_sampling",
+)
 
 
 @dataclass(frozen=True)
@@ -295,6 +320,7 @@ class Config:
     holdout: HoldoutConfig
     guardrails: GuardrailsConfig
     evaluation: EvaluationConfig
+    history: HistoryConfig
     llm: LLMConfig
     autotune: AutotuneConfig
     reward_weights: dict[str, float]
@@ -354,6 +380,7 @@ def load_config(
         holdout=_holdout(raw["holdout"]),
         guardrails=_guardrails(raw["guardrails"], FIXED_FIELDS + tuple(raw["message_fields"])),
         evaluation=_evaluation(raw["evaluation"], FIXED_FIELDS + tuple(raw["message_fields"])),
+        history=_history(raw["history"]),
         llm=_llm(raw["llm"]),
         autotune=_autotune(raw["autotune"], tuple(raw["message_fields"])),
         reward_weights=_weights(raw["reward"]["weights"]),
@@ -666,6 +693,19 @@ def _evaluation(e: Mapping[str, Any], fields: tuple[str, ...]) -> EvaluationConf
     )
 
 
+def _history(h: Mapping[str, Any]) -> HistoryConfig:
+    train_share = _share(h["train_share"], "history.train_share")
+    if train_share == 0:
+        raise ConfigError(
+            "decisioning.history.train_share: must be in (0, 1): the share of the history's "
+            "decisions candidate policies learn from before the rest evaluates them, e.g. 0.5."
+        )
+    return HistoryConfig(
+        warm_start_weight=_share(h["warm_start_weight"], "history.warm_start_weight", math.inf),
+        train_share=train_share,
+    )
+
+
 def _llm(c: Mapping[str, Any]) -> LLMConfig:
     for key in ("model", "base_url"):
         if c[key] is not None and not (isinstance(c[key], str) and c[key].strip()):
@@ -752,6 +792,10 @@ def _validated_rest(raw: dict[str, Any]) -> dict[str, Any]:
                 f"got {spec!r}."
             )
         unknown = set(spec.get("columns", {})) - set(contract)
+        if source == "historical_decisions":
+            fields = (*FIXED_FIELDS, *raw["message_fields"])
+            unknown -= {*fields, *(f"{f}_propensity" for f in fields), "eligible_sends"}
+            unknown = {c for c in unknown if not str(c).startswith("x_")}
         if unknown:
             raise ConfigError(
                 f"decisioning.sources.{source}.columns: {sorted(unknown)} not in the contract. "

@@ -9,6 +9,7 @@ every day's responses and its approved variants join the next day's catalog.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,9 +23,9 @@ import pandas as pd
 from decisioning.catalog import SEND_NOTHING
 from decisioning.config import Config
 from decisioning.decide import GROUPS
-from decisioning.project import Project
+from decisioning.project import Project, merge_settings
 from decisioning.report import write_report
-from decisioning.world import NewVariant, World, generate_world
+from decisioning.world import ACTION_VALUES, SEND_SLOTS, NewVariant, World, generate_world
 
 MARKER_TABLE = "raw.demo_world"
 FIELDS = ("channel", "send_slot", "subject_line", "greeting", "offer")
@@ -53,19 +54,28 @@ def run_demo(
     project: Project | None = None,
     progress: bool = True,
     new_variants: tuple[NewVariant, ...] = (),
+    history_days: int = 0,
 ) -> DemoResult:
     """Simulate ``days`` turns of the loop on a fresh demo database; return what happened.
 
     ``new_variants``: how the simulated customers take to variants Auto-Tune may write
-    (others behave like an average variant of their field)."""
+    (others behave like an average variant of their field). ``history_days``: first load
+    that many days of the previous system's decisions (``simulate_history``, a tenth of the
+    customers a day) as ``historical_decisions``, to warm-start and evaluate before launch."""
     from decisioning.llm_steps import autotune, tag_catalog
 
     project = project or Project.open()
     settings = overrides or {}
+    if history_days:
+        history_source = {"historical_decisions": {"table": "historical_decisions"}}
+        settings = merge_settings(settings, {"sources": history_source})
     config = project.config(settings)
     world = generate_world(n_customers=customers, seed=seed, start=start)
     world = world.with_variants(*new_variants) if new_variants else world
     create_sources(project.database, world, seed)
+    if history_days:
+        window = config.attribution_window_hours
+        load_history(project.database, world, history_days, customers // 10, window, seed)
     tag_catalog(project, project.config({**settings, "as_of": start.isoformat()}))
     daily = []
     for day in _progress(range(days), progress, "Simulating days"):
@@ -84,7 +94,8 @@ def run_demo(
     with duckdb.connect(str(project.database)) as con:
         rewards = con.sql(
             "select decision_date, decision_group, count(*) as decisions, "
-            "avg(reward) as mean_reward from main.rewards where is_final group by all order by all"
+            "avg(reward) as mean_reward from main.rewards "
+            "where is_final and decision_group <> 'historical' group by all order by all"
         ).df()
         traffic = con.sql(
             "select log.decision_date, log.channel, log.send_slot, log.subject_line, "
@@ -149,6 +160,133 @@ def create_sources(database: Path, world: World, seed: int) -> None:
             f"create table {MARKER_TABLE} as select ? as seed, ? as customers, ? as start",
             [seed, len(world.customers), world.start],
         )
+
+
+def load_history(
+    database: Path, world: World, days: int, per_day: int, window_hours: float, seed: int
+) -> pd.DataFrame:
+    """``simulate_history`` loaded as the ELT would: ``raw.historical_decisions`` and the
+    decisions' message and product events appended to the sources. Returns the history."""
+    gap = math.ceil(window_hours / 24) + 1  # windows never overlap: rewards are exact
+    history = simulate_history(world, days, per_day, seed, gap)
+    # The background activity of those days is already in world.history(): no organic draws.
+    sent = history.rename(columns={"decided_at": "send_at_utc"})
+    response = world.respond(sent, window_hours, organic=False)
+    with duckdb.connect(str(database)) as con:
+        con.register("frame", history)
+        con.execute("create or replace table raw.historical_decisions as select * from frame")
+        con.unregister("frame")
+        _append_rows(con, "raw.message_events", response.message_events)
+        _append_rows(con, "raw.product_events", response.product_events)
+        _apply_unsubscribes(con, response.unsubscribed)
+    return history
+
+
+LOGGED_CHANNEL_WEIGHTS = np.array([3.0, 2.0, 1.0])
+LOGGED_SLOT_PROBABILITIES = np.array([0.4, 0.3, 0.2, 0.1])
+
+
+def logging_probabilities(customers: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The known policy of the system the demo company used before: per customer (n, V)
+    probabilities of each field's values. The channel leans on age (older: email) within
+    the opt-ins (push also needs an app token); slots and message values are skewed, the
+    same for everyone."""
+    eligible = customers[["email_opt_in", "push_opt_in", "sms_opt_in"]].to_numpy(bool).copy()
+    eligible[:, 1] &= customers["has_app_token"].to_numpy(bool)
+    age = ((customers["age"].to_numpy(float) - 40.0) / 15.0)[:, None]
+    channel = LOGGED_CHANNEL_WEIGHTS * np.exp(age * np.array([0.8, -0.6, 0.0])) * eligible
+    with np.errstate(invalid="ignore"):
+        probabilities = {"channel": channel / channel.sum(axis=1, keepdims=True)}
+    n = len(customers)
+    probabilities["send_slot"] = np.tile(LOGGED_SLOT_PROBABILITIES, (n, 1))
+    for field in FIELDS[2:]:
+        skew = np.linspace(2.0, 1.0, len(ACTION_VALUES[field]))
+        probabilities[field] = np.tile(skew / skew.sum(), (n, 1))
+    return probabilities
+
+
+def simulate_history(
+    world: World, days: int, per_day: int, seed: int, recontact_days: int = 7
+) -> pd.DataFrame:
+    """The ``days`` before ``world.start`` as the previous system ran the campaign: each day
+    ``per_day`` random customers with an eligible channel, not decided for in the
+    ``recontact_days`` before, get an action drawn from
+    ``logging_probabilities``, sent at the slot's local hour. The log has the action, its
+    propensity and each field's (missing for 5% of the rows, sent by hand), the sends it
+    allowed and the features it saw that need no event history (opt-ins, tenure, plan,
+    platform, age); the rest of the feature vector it did not log."""
+    rng = np.random.default_rng([seed, 5])
+    customers = world.customers
+    probabilities = logging_probabilities(customers)
+    reachable = np.flatnonzero(np.isfinite(probabilities["channel"]).all(axis=1))
+    last_decided = np.full(len(customers), -(10**6))
+    frames = []
+    for day in range(-days, 0):
+        date = world.start + dt.timedelta(days=day)
+        created = customers["created_at"].to_numpy()[reachable] < np.datetime64(date)
+        known = reachable[created & (last_decided[reachable] <= day - recontact_days)]
+        who = rng.choice(known, size=min(per_day, len(known)), replace=False)
+        last_decided[who] = day
+        frame = pd.DataFrame({"decision_id": [f"legacy-{date}-{i}" for i in range(len(who))]})
+        frame["customer_id"] = customers["customer_id"].to_numpy()[who].astype(str)
+        propensity = np.ones(len(who))
+        for field, p in probabilities.items():
+            cumulative = np.cumsum(p[who], axis=1)
+            chosen = (rng.random((len(who), 1)) > cumulative).sum(axis=1)
+            chosen = np.minimum(chosen, p.shape[1] - 1)
+            frame[field] = np.asarray(ACTION_VALUES[field], dtype=object)[chosen]
+            frame[f"{field}_propensity"] = p[who, chosen]
+            propensity *= p[who, chosen]
+        allowed = np.isfinite(probabilities["channel"][who]) & (probabilities["channel"][who] > 0)
+        frame["eligible_sends"] = _eligible_sends(allowed)
+        frame["decided_at"] = _local_hour_utc(
+            date, frame["send_slot"], customers["timezone"].to_numpy()[who]
+        )
+        by_hand = rng.random(len(who)) < 0.05
+        frame["propensity"] = np.where(by_hand, np.nan, propensity)
+        for field in probabilities:
+            frame.loc[by_hand, f"{field}_propensity"] = np.nan
+        frames.append(pd.concat([frame, _logged_context(customers, who, date)], axis=1))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _eligible_sends(channels: np.ndarray) -> list[str]:
+    """``channel@slot,...`` for each row of allowed channels (n, 3), every slot allowed."""
+    pairs = [",".join(f"{c}@{s}" for s in SEND_SLOTS) for c in ACTION_VALUES["channel"]]
+    return [",".join(p for p, ok in zip(pairs, row, strict=True) if ok) for row in channels]
+
+
+def _local_hour_utc(date: dt.date, slots: pd.Series, timezones: np.ndarray) -> np.ndarray:
+    """UTC times of each slot's local hour on ``date`` in each customer's time zone."""
+    local = pd.Timestamp(date) + pd.to_timedelta(slots.map(SEND_SLOTS).to_numpy(), unit="h")
+    utc = np.empty(len(slots), dtype="datetime64[us]")
+    for zone in np.unique(timezones):
+        rows = timezones == zone
+        stamps = pd.DatetimeIndex(local[rows]).tz_localize(
+            zone, nonexistent="shift_forward", ambiguous=True
+        )
+        utc[rows] = stamps.tz_convert("UTC").tz_localize(None).to_numpy("datetime64[us]")
+    return utc
+
+
+def _logged_context(customers: pd.DataFrame, who: np.ndarray, date: dt.date) -> pd.DataFrame:
+    """The features (``customer_features``' names and scales) the previous system logged."""
+    picked = customers.iloc[who].reset_index(drop=True)
+    age = customers["age"].to_numpy(float)
+    age_us = np.datetime64(date, "us") - picked["created_at"].to_numpy("datetime64[us]")
+    tenure = age_us.astype(np.int64) / 86_400e6
+    context: dict[str, Any] = {
+        f"x_{c}_opt_in": picked[f"{c}_opt_in"].astype(float) for c in ("email", "push", "sms")
+    }
+    context["x_tenure"] = np.minimum(tenure / 365.0, 5.0)
+    for attribute, levels in (
+        ("plan", ("monthly", "annual")),
+        ("platform", ("ios", "android", "web")),
+    ):
+        for level in levels:
+            context[f"x_{attribute}_{level}"] = (picked[attribute] == level).astype(float)
+    context["x_age"] = (picked["age"].to_numpy(float) - age.mean()) / age.std()
+    return pd.DataFrame(context)
 
 
 def demo_suppressions(world: World, seed: int, share: float = 0.02) -> pd.DataFrame:

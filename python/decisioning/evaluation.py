@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -69,7 +69,8 @@ class LoggedDecisions:
     """Finalized policy-group decisions as arrays (n decisions).
 
     ``actions[f]`` (n,) index into ``catalog.values[f]`` (or NOT_APPLIED, UNKNOWN);
-    ``field_propensities[f]`` (n,) the field's logged probability (1 where not applied);
+    ``field_propensities[f]`` (n,) the field's logged probability (NaN where unknown: not
+    applied, or a history that logs only the action's);
     ``propensity`` (n,) the action's; ``allowed`` (n, real channels, slots) the sends the
     guardrails allowed; ``features`` (n, d); ``reward`` (n,); ``decision_date`` (n,);
     ``fold`` (n,) the cross-fitting half (0 or 1, from a hash of the decision id).
@@ -98,12 +99,12 @@ class LoggedDecisions:
                 found.fill_null(UNKNOWN).to_numpy(),
             )
             actions[field] = codes.astype(np.intp)
-            propensities[field] = frame[f"{field}_propensity"].fillna(1.0).to_numpy(float)
+            propensities[field] = frame[f"{field}_propensity"].to_numpy(float, na_value=np.nan)
         names = tuple(c for c in frame.columns if c.startswith("x_"))
         return cls(
             actions=actions,
             field_propensities=propensities,
-            propensity=frame["propensity"].to_numpy(float),
+            propensity=frame["propensity"].to_numpy(float, na_value=np.nan),
             allowed=allowed_sends(frame["eligible_sends"], catalog),
             features=frame[list(names)].fillna(0.0).to_numpy(np.float32),
             feature_names=names,
@@ -133,7 +134,7 @@ def fit_models_on(
     logged: LoggedDecisions, catalog: Catalog, config: Config
 ) -> dict[str, FieldModel]:
     """The configured policy's field models fitted on ``logged`` alone, as ``policy_model``
-    fits them on every finalized reward (decayed by age at as_of)."""
+    fits them on every finalized reward (decayed by age at ``config.as_of``)."""
     names = logged.feature_names
     used = names if policy_class(config.policy.algorithm).contextual else ("x_intercept",)
     age = (np.datetime64(config.as_of, "D") - logged.decision_date).astype(float)
@@ -318,15 +319,17 @@ def built_in_targets(
             fixed_choice(best),
         ),
     ]
-    for spec in config.evaluation.policies:
-        action = _spec_action(spec, catalog)
-        description = spec.description or ", ".join(f"{f}={v}" for f, v in spec.actions.items())
-        targets.append(
-            target_policy(
-                spec.name, description, logged, catalog, fixed_choice(action), tuple(action)
-            )
-        )
+    targets += [_spec_target(spec, logged, catalog) for spec in config.evaluation.policies]
     return targets
+
+
+def _spec_target(spec: PolicySpec, logged: LoggedDecisions, catalog: Catalog) -> Target:
+    """A user's fixed policy (``evaluation.policies``); other fields follow the log."""
+    action = _spec_action(spec, catalog)
+    description = spec.description or ", ".join(f"{f}={v}" for f, v in spec.actions.items())
+    return target_policy(
+        spec.name, description, logged, catalog, fixed_choice(action), tuple(action)
+    )
 
 
 def _spec_action(spec: PolicySpec, catalog: Catalog) -> dict[str, int]:
@@ -377,10 +380,13 @@ class RewardModel:
     """``q(x, a) = M_channel(a_channel) + sum_f [M_f(a_f) - mbar_f]`` over the other fields
     that apply, with ``M_f`` (n, V) the field model's posterior means and ``mbar_f`` (n,)
     their average under the logged traffic shares: each field's effect added to the
-    channel's level, as ``decide`` adds them up."""
+    channel's level, as ``decide`` adds them up. Where no channel was logged (a history
+    of other actions, e.g. products shown on a page), the level is ``baseline``: mbar of
+    the first field the log decided."""
 
     means: dict[str, Array]
     centres: dict[str, Array]
+    baseline: Array
 
     @classmethod
     def fit(cls, logged: LoggedDecisions, models: dict[str, FieldModel]) -> RewardModel:
@@ -391,7 +397,8 @@ class RewardModel:
             counts = np.bincount(code[code >= 0], minlength=len(model.value_ids)).astype(float)
             share = counts / max(counts.sum(), 1.0)
             centres[field] = means[field] @ share
-        return cls(means, centres)
+        lead = next((f for f, code in logged.actions.items() if (code >= 0).any()), "channel")
+        return cls(means, centres, centres[lead])
 
     def effect(self, field: str, code: Index) -> Array:
         """M_f(a_f) - mbar_f per decision; 0 where the field did not apply or is unknown."""
@@ -403,7 +410,7 @@ class RewardModel:
         """q(x_i, a_i)."""
         channel = logged.actions["channel"]
         q = self.means["channel"][np.arange(len(logged)), np.maximum(channel, 0)]
-        q = np.where(channel >= 0, q, self.centres["channel"])
+        q = np.where(channel >= 0, q, self.baseline)
         for field in self.means:
             if field != "channel":
                 q += self.effect(field, logged.actions[field])
@@ -430,7 +437,12 @@ class RewardModel:
             channel_p = np.zeros(self.means["channel"].shape)
             code = logged.actions["channel"]
             channel_p[np.flatnonzero(code >= 0), code[code >= 0]] = 1.0
-        value = np.zeros(n)
+        unsent = channel_p.sum(axis=1) == 0  # no channel logged, and pi follows the log
+        value = np.where(
+            unsent,
+            self.baseline + messages + self.effect("send_slot", logged.actions["send_slot"]),
+            0.0,
+        )
         real = 0
         for k, channel in enumerate(catalog.values["channel"]):
             level = self.means["channel"][:, k]
@@ -568,22 +580,147 @@ def evaluate(
             w, r, dr = (np.concatenate(column) for column in zip(*parts, strict=True))
             description = " | ".join(dict.fromkeys(descriptions[name]))
             rows += summarize(name, description, w, r, dr, minimum)
-    frame = pd.DataFrame(
+    return estimates_frame(rows, config, "decision_log", logged.decision_date)
+
+
+HISTORY_POLICIES = {
+    "contextual_thompson_sampling": "thompson_sampling",
+    "campaign_thompson_sampling": "campaign_thompson_sampling",
+}
+"""The candidate policies evaluated on an imported history, and their algorithms."""
+
+
+def evaluate_history(logged: LoggedDecisions, catalog: Catalog, config: Config) -> pd.DataFrame:
+    """Candidate policies on the imported history, before launch, with a time split.
+
+    The decisions before the split date (``history.train_share`` of them, cut at a day
+    boundary) train Thompson sampling, contextual (the configured settings) and
+    campaign-level, and the reward model ``q``, as ``policy_model`` would have at that
+    date; both policies and the user's are then scored on the later decisions that have a
+    propensity. Fields the history did not log follow the logged choice.
+    """
+    dates = logged.decision_date
+    if not len(dates):
+        return estimates_frame([], config, "historical_decisions", dates)
+    split = _split_date(dates, config.history.train_share)
+    later = dates >= split
+    train = logged.subset(np.flatnonzero(~later))
+    evaluated = logged.subset(np.flatnonzero(later & np.isfinite(logged.propensity)))
+    without_propensity = int((later & ~np.isfinite(logged.propensity)).sum())
+    rows = [on_policy(evaluated, "what the system you use today earned on these decisions")]
+    decided = _logged_fields(logged)
+    minimum = config.evaluation.min_effective_sample_size
+    if len(train) and len(evaluated):
+        as_of = pd.Timestamp(split).date()
+        reward_model: RewardModel | None = None
+        for name, algorithm in HISTORY_POLICIES.items():
+            policy = replace(config.policy, algorithm=algorithm)
+            trained = replace(config, policy=policy, as_of=as_of)
+            models = fit_models_on(train, catalog, trained)
+            reward_model = reward_model or RewardModel.fit(evaluated, models)
+            choose = model_choice(evaluated, models, trained, greedy=False)
+            description = f"{name.replace('_', ' ')} trained on the decisions before {as_of}"
+            target = target_policy(name, description, evaluated, catalog, choose, decided)
+            rows += _estimates(target, evaluated, catalog, reward_model, minimum)
+        for spec in config.evaluation.policies:
+            target = _spec_target(spec, evaluated, catalog)
+            unlogged = sorted(set(spec.actions) - set(decided))
+            if unlogged:
+                rows += _not_evaluable(
+                    target,
+                    len(evaluated),
+                    f"sets {', '.join(unlogged)}, which the history "
+                    "does not log: nothing shows what that choice earned.",
+                )
+            else:
+                rows += _estimates(target, evaluated, catalog, reward_model, minimum)
+    return estimates_frame(
+        rows, config, "historical_decisions", evaluated.decision_date, split, without_propensity
+    )
+
+
+def _split_date(dates: npt.NDArray[np.datetime64], train_share: float) -> np.datetime64:
+    """The first day whose decisions are evaluated: ``train_share`` of them come before."""
+    ordered = np.sort(dates)
+    split: np.datetime64 = ordered[min(int(np.ceil(train_share * len(dates))), len(dates) - 1)]
+    return split if split > ordered[0] else ordered[0] + np.timedelta64(1, "D")
+
+
+def _estimates(
+    target: Target,
+    logged: LoggedDecisions,
+    catalog: Catalog,
+    reward_model: RewardModel | None,
+    minimum: int,
+) -> list[Estimate]:
+    """``estimate``, or not evaluable where a field follows a log with no propensity."""
+    assert reward_model is not None
+    w, dr_terms = estimator_terms(target, logged, catalog, reward_model)
+    if not np.isfinite(w).all():
+        unknown = [f for f in _logged_fields(logged) if target.fields[f] is None]
+        return _not_evaluable(
+            target,
+            len(logged),
+            f"leaves {', '.join(unknown)} to the logged choice, and the "
+            "log gives only the whole action's propensity: set every field it logs.",
+        )
+    return summarize(target.name, target.description, w, logged.reward, dr_terms, minimum)
+
+
+def _logged_fields(logged: LoggedDecisions) -> tuple[str, ...]:
+    """The fields the log decided somewhere."""
+    return tuple(f for f, code in logged.actions.items() if (code != NOT_APPLIED).any())
+
+
+def _not_evaluable(target: Target, n: int, warning: str) -> list[Estimate]:
+    return [
+        Estimate(target.name, target.description, e, np.nan, np.nan, n, 0, 0.0, False, warning)
+        for e in ESTIMATORS
+    ]
+
+
+def estimates_frame(
+    rows: list[Estimate],
+    config: Config,
+    logs: str,
+    evaluated_dates: npt.NDArray[np.datetime64],
+    trained_to: np.datetime64 | None = None,
+    without_propensity: int = 0,
+) -> pd.DataFrame:
+    """The estimates as ``policy_evaluation`` rows, typed even when there are none: which
+    logs, which period."""
+    n = len(rows)
+    dates = evaluated_dates[~np.isnat(evaluated_dates)]
+    days = {
+        "evaluated_from": dates.min() if len(dates) else None,
+        "evaluated_to": dates.max() if len(dates) else None,
+        "trained_to": trained_to,
+    }
+
+    def column(values: list[object], dtype: str) -> pd.Series:
+        return pd.Series(values, dtype=dtype)
+
+    return pd.DataFrame(
         {
-            "campaign_id": config.campaign_id,
-            "as_of": pd.Timestamp(config.as_of).date(),
-            "policy": [e.policy for e in rows],
-            "description": [e.description for e in rows],
-            "estimator": [e.estimator for e in rows],
-            "estimate": [e.estimate for e in rows],
-            "standard_error": [e.standard_error for e in rows],
-            "ci_low": [e.ci_low for e in rows],
-            "ci_high": [e.ci_high for e in rows],
-            "decisions": np.array([e.decisions for e in rows], dtype=np.int64),
-            "matching_decisions": np.array([e.matching_decisions for e in rows], dtype=np.int64),
-            "effective_sample_size": [e.effective_sample_size for e in rows],
-            "is_supported": [e.is_supported for e in rows],
-            "warning": pd.array([e.warning for e in rows], dtype="string"),
+            "campaign_id": column([config.campaign_id] * n, "string"),
+            "as_of": column([np.datetime64(config.as_of, "D")] * n, "datetime64[s]"),
+            "logs": column([logs] * n, "string"),
+            "policy": column([e.policy for e in rows], "string"),
+            "description": column([e.description for e in rows], "string"),
+            "estimator": column([e.estimator for e in rows], "string"),
+            "estimate": column([e.estimate for e in rows], "float64"),
+            "standard_error": column([e.standard_error for e in rows], "float64"),
+            "ci_low": column([e.ci_low for e in rows], "float64"),
+            "ci_high": column([e.ci_high for e in rows], "float64"),
+            "decisions": column([e.decisions for e in rows], "int64"),
+            "matching_decisions": column([e.matching_decisions for e in rows], "int64"),
+            "effective_sample_size": column([e.effective_sample_size for e in rows], "float64"),
+            "is_supported": column([e.is_supported for e in rows], "bool"),
+            "warning": column([e.warning for e in rows], "string"),
+            **{
+                name: column([np.datetime64("NaT") if d is None else d] * n, "datetime64[s]")
+                for name, d in days.items()
+            },
+            "decisions_without_propensity": column([without_propensity] * n, "int64"),
         }
     )
-    return frame

@@ -15,7 +15,7 @@ import html
 import io
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,7 @@ CHARTS = (
     "traffic",
     "variants",
     "policy_evaluation",
+    "history_evaluation",
     "guardrail_skips",
 )
 GROUP_COLORS = {"policy": "#2563eb", "business_as_usual": "#d97706", "holdout": "#6b7280"}
@@ -76,6 +77,11 @@ ESTIMATOR_LABELS = {
     "snips": "SNIPS",
     "dr": "Doubly robust",
 }
+LOGS = ("historical_decisions", "decision_log")
+"""The logs ``policy_evaluation`` evaluates on: the imported history and our own decisions."""
+HISTORY_HINT = (
+    'set decisioning.sources.historical_decisions.table (README, "Bring your own history")'
+)
 FIELD_ORDER = ("channel", "send_slot", "subject_line", "greeting", "offer")
 NO_REWARDS = "No finalized rewards yet: attribution windows are still open."
 STYLE: dict[str, Any] = {
@@ -150,9 +156,10 @@ _QUERIES = {
             traffic_share_today, model_version
         from main.variant_performance where campaign_id = $campaign""",
     "evaluation": """
-        select as_of, policy, description, estimator, estimate, standard_error, ci_low,
+        select as_of, logs, policy, description, estimator, estimate, standard_error, ci_low,
             ci_high, decisions, matching_decisions, effective_sample_size, is_supported,
-            warning
+            verdict, warning, evaluated_from, evaluated_to, trained_to,
+            decisions_without_propensity
         from main.policy_evaluation where campaign_id = $campaign""",
     "skips": """
         select decision_date, reason, count(*) as skips
@@ -520,6 +527,15 @@ def variants_chart(variants: pd.DataFrame) -> str:
     return to_svg(figure)
 
 
+def _logs(evaluation: pd.DataFrame, logs: str) -> pd.DataFrame:
+    """The ``policy_evaluation`` rows evaluated on ``logs`` (one of ``LOGS``)."""
+    return evaluation[evaluation["logs"] == logs].reset_index(drop=True)
+
+
+def _supported(evaluation: pd.DataFrame) -> pd.Series:
+    return evaluation["is_supported"].fillna(False).astype(bool)
+
+
 def _policy_order(evaluation: pd.DataFrame) -> list[str]:
     """'logged' first, then by the best estimate (doubly robust when there is one)."""
 
@@ -536,7 +552,7 @@ def _policy_order(evaluation: pd.DataFrame) -> list[str]:
 def _estimate_view(rows: pd.DataFrame) -> tuple[float, float]:
     """The x range: the supported intervals (else all), widened to the other estimates by
     at most 1.5 times its width either side, so a wild unsupported one cannot squash it."""
-    supported = rows[rows["is_supported"].fillna(False).astype(bool)]
+    supported = rows[_supported(rows)]
     base = supported if len(supported) else rows
     low = float(np.nanmin(base[["ci_low", "estimate"]].to_numpy(float)))
     high = float(np.nanmax(base[["ci_high", "estimate"]].to_numpy(float)))
@@ -547,13 +563,17 @@ def _estimate_view(rows: pd.DataFrame) -> tuple[float, float]:
     return low - pad, high + pad
 
 
-def evaluation_chart(evaluation: pd.DataFrame) -> str:
-    """Each policy's estimated mean reward per estimator with its 95% CI; unsupported
-    estimates drawn hollow and their policy starred; estimates off the chart's range
-    shown as arrows at its edge."""
+def evaluation_chart(
+    evaluation: pd.DataFrame,
+    title: str = "Off-policy estimates on the logged policy-group decisions",
+    empty: str = NO_REWARDS,
+) -> str:
+    """Each policy's estimated mean reward per estimator with its 95% CI (one logs' rows);
+    unsupported estimates drawn hollow and their policy starred; estimates off the chart's
+    range shown as arrows at its edge; ``empty`` shown when there is no estimate."""
     rows = evaluation.dropna(subset=["estimate"])
     if rows.empty:
-        return empty_chart(NO_REWARDS)
+        return empty_chart(empty)
     from matplotlib.lines import Line2D
 
     policies = _policy_order(rows)
@@ -565,7 +585,7 @@ def evaluation_chart(evaluation: pd.DataFrame) -> str:
     offset = np.where(count > 1, 0.3 - within * 0.6 / (count - 1).clip(lower=1), 0.0)
     rows = rows.assign(
         y=-rows["policy"].map({p: i for i, p in enumerate(policies)}) + offset,
-        supported=rows["is_supported"].fillna(False).astype(bool),
+        supported=_supported(rows),
     )
     low, high = _estimate_view(rows)
     figure = _figure(10.0, 0.6 * len(policies) + 1.4)
@@ -603,11 +623,11 @@ def evaluation_chart(evaluation: pd.DataFrame) -> str:
     ax.set_ylim(-len(policies) + 0.5, 0.5)
     ax.grid(axis="y", visible=False)
     ax.set_xlabel("Estimated mean reward per decision (95% CI); dotted line: logged policy")
-    ax.set_title("Off-policy estimates on the logged policy-group decisions")
+    ax.set_title(title)
     handles, names = ax.get_legend_handles_labels()
     if unsupported:
         handles.append(Line2D([], [], marker="o", ls="", color="#64748b", mfc="white"))
-        names.append("* unsupported (hollow)")
+        names.append("* not evaluable (hollow)")
     figure.legend(handles, names, loc="outside lower center", ncols=len(names))
     return to_svg(figure)
 
@@ -670,7 +690,7 @@ figcaption { color: #6b7280; font-size: 12.5px; margin-top: 4px; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; font-size: 13px; margin: 8px 0 14px; }
 caption { text-align: left; font-weight: 600; padding: 4px 0; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #e5e7eb; text-align: right;
+th, td { padding: 4px 8px; border-bottom: 1px solid #e5e7eb; text-align: right;
   white-space: nowrap; }
 th { background: #f9fafb; font-weight: 600; }
 th.text, td.text { text-align: left; }
@@ -1022,8 +1042,41 @@ def _variants_section(data: ReportData) -> str:
     return _section(5, "variants", "Variant leaderboard", body)
 
 
+def _warnings(evaluation: pd.DataFrame) -> dict[str, str]:
+    """Each policy's distinct warnings, joined, in policy order (one logs' rows)."""
+    joined = {
+        policy: " / ".join(
+            dict.fromkeys(
+                str(w) for w in evaluation.loc[evaluation["policy"] == policy, "warning"].dropna()
+            )
+        )
+        for policy in _policy_order(evaluation)
+    }
+    return {policy: warning for policy, warning in joined.items() if warning}
+
+
+def _best_vs_logged(evaluation: pd.DataFrame) -> str:
+    """The evaluable policy with the best DR estimate against the logged policy's measured
+    reward (one logs' rows), as "ts: DR 0.310 (0.300–0.320) vs logged 0.220 (0.214–0.226),
+    +41%"; empty without either."""
+    rows = evaluation.dropna(subset=["estimate"])
+    dr = rows[_supported(rows) & (rows["estimator"] == "dr") & (rows["policy"] != "logged")]
+    logged = rows[(rows["policy"] == "logged") & (rows["estimator"] == "on_policy")]
+    if dr.empty or logged.empty:
+        return ""
+    best, base = dr.nlargest(1, "estimate").iloc[0], logged.iloc[0]
+
+    def value(row: pd.Series) -> str:
+        return f"{_num(row['estimate'], 3)} ({_num(row['ci_low'], 3)}–{_num(row['ci_high'], 3)})"
+
+    change = best["estimate"] / base["estimate"] - 1 if base["estimate"] else math.nan
+    return (
+        f"{best['policy']}: DR {value(best)} vs logged {value(base)}, {_pct(change, 0, sign=True)}"
+    )
+
+
 def _evaluation_text(evaluation: pd.DataFrame) -> str:
-    supported = evaluation["is_supported"].fillna(False).astype(bool)
+    supported = _supported(evaluation)
     logged = evaluation[evaluation["policy"] == "logged"].dropna(subset=["estimate"])
     best = (
         evaluation[supported & (evaluation["policy"] != "logged")]
@@ -1049,8 +1102,8 @@ def _evaluation_text(evaluation: pd.DataFrame) -> str:
 
 
 def _evaluation_table(evaluation: pd.DataFrame) -> str:
-    """One row per policy (each estimator's estimate [95% CI], its support), the warnings
-    and what each policy does."""
+    """One row per policy (each estimator's estimate [95% CI], its verdict), the warnings
+    and what each policy does (one logs' rows)."""
     known = [e for e in ESTIMATOR_COLORS if e in set(evaluation["estimator"])]
     estimators = known + sorted(set(evaluation["estimator"]) - set(known))
     digits = functools.partial(_num, digits=3)
@@ -1061,31 +1114,26 @@ def _evaluation_table(evaluation: pd.DataFrame) -> str:
                 evaluation["estimate"], evaluation["ci_low"], evaluation["ci_high"], strict=True
             )
         ],
-        supported=evaluation["is_supported"].fillna(False).astype(bool),
+        supported=_supported(evaluation),
     )
     wide = cells.pivot_table(index="policy", columns="estimator", values="cell", aggfunc="first")
     per_policy = cells.groupby("policy").agg(
         matching=("matching_decisions", "max"),
         ess=("effective_sample_size", "min"),
         supported=("supported", "all"),
-        warning=("warning", lambda w: " / ".join(dict.fromkeys(str(x) for x in w.dropna()))),
         description=("description", "first"),
     )
-    policies = _policy_order(evaluation.dropna(subset=["estimate"]))
-    policies += sorted(set(per_policy.index) - set(policies))
-    frame = per_policy.join(wide).reindex(policies).reset_index()
-    frame["supported"] = ["yes" if s else "no" for s in frame["supported"]]
-    columns: list[tuple[str, str, Callable[[Any], str]]] = [("policy", "Policy", str)]
-    columns += [(str(e), str(ESTIMATOR_LABELS.get(e, e)), str) for e in estimators]
-    columns += [
-        ("matching", "Matching", _int),
-        ("ess", "Effective n", lambda v: _num(v, 0)),
-        ("supported", "Supported", str),
+    frame = per_policy.join(wide).reindex(_policy_order(evaluation)).reset_index()
+    frame["verdict"] = ["evaluable" if s else "not evaluable" for s in frame["supported"]]
+    columns: list[tuple[str, str, Callable[[Any], str]]] = [
+        ("policy", "Policy", str),
+        ("verdict", "Verdict", str),
     ]
+    columns += [(str(e), str(ESTIMATOR_LABELS.get(e, e)), str) for e in estimators]
+    columns += [("matching", "Matching", _int), ("ess", "Effective n", lambda v: _num(v, 0))]
     warnings = "".join(
-        f"<li><b>{_e(str(policy))}</b>: {_e(warning)}</li>"
-        for policy, warning in zip(frame["policy"], frame["warning"], strict=True)
-        if warning
+        f"<li><b>{_e(policy)}</b>: {_e(warning)}</li>"
+        for policy, warning in _warnings(evaluation).items()
     )
     descriptions = frame.dropna(subset=["description"])
     return (
@@ -1104,7 +1152,7 @@ def _evaluation_table(evaluation: pd.DataFrame) -> str:
 
 
 def _evaluation_section(data: ReportData) -> str:
-    evaluation = data.evaluation
+    evaluation = _logs(data.evaluation, "decision_log")
     if evaluation.dropna(subset=["estimate"]).empty:
         text = ""
         table = ""
@@ -1114,7 +1162,8 @@ def _evaluation_section(data: ReportData) -> str:
     body = (
         "<p>What other policies would have earned on the same logged policy-group decisions, "
         "estimated off-policy from the logged propensities (table "
-        "<code>policy_evaluation</code>): IPS, self-normalized IPS and doubly robust.</p>"
+        "<code>policy_evaluation</code>, logs <code>decision_log</code>): IPS, "
+        "self-normalized IPS and doubly robust.</p>"
         + text
         + _figure_html(
             "policy_evaluation",
@@ -1125,6 +1174,132 @@ def _evaluation_section(data: ReportData) -> str:
         + table
     )
     return _section(6, "policy-evaluation", "Off-policy comparison", body)
+
+
+def _history_text(history: pd.DataFrame) -> str:
+    parts = [
+        f"{_int(history['decisions'].max())} historical decisions evaluated, made from "
+        f"{_date(history['evaluated_from'].min())} to {_date(history['evaluated_to'].max())}; "
+        "the candidate policies learned from the decisions before "
+        f"{_date(history['trained_to'].min())}."
+    ]
+    excluded = history["decisions_without_propensity"].max()
+    if not pd.isna(excluded) and excluded:
+        parts.append(
+            f"{_int(excluded)} later decisions have no propensity: left out of the evaluation, "
+            "they still warm-start the models."
+        )
+    best = _best_vs_logged(history)
+    parts.append(
+        f"Best evaluable candidate against your previous system: <b>{_e(best)}</b>."
+        if best
+        else "No candidate policy is evaluable on this history."
+    )
+    unsupported = history[~_supported(history)]
+    if len(unsupported):
+        warnings = _warnings(unsupported)
+        listed = "; ".join(
+            f"<b>{_e(p)}</b>" + (f" ({_e(warnings[p])})" if p in warnings else "")
+            for p in _policy_order(unsupported)
+        )
+        parts.append(f'<span class="warn">Not evaluable: {listed}.</span>')
+    return f"<p>{' '.join(parts)}</p>"
+
+
+def _history_section(data: ReportData) -> str:
+    history = _logs(data.evaluation, "historical_decisions")
+    if history.empty:
+        text = (
+            '<p class="empty">No history evaluated: to see how the policies would have done '
+            f"on the decisions of the system you used before, {_e(HISTORY_HINT)}.</p>"
+        )
+        table = ""
+    else:
+        text = _history_text(history)
+        table = _evaluation_table(history)
+    body = (
+        "<p>Before launch, the candidate policies scored on the decisions of the system you "
+        "used before (table <code>policy_evaluation</code>, logs "
+        "<code>historical_decisions</code>): trained on the earlier decisions, estimated "
+        "off-policy on the later ones from their logged propensities.</p>"
+        + text
+        + _figure_html(
+            "history_evaluation",
+            evaluation_chart(
+                history,
+                "Off-policy estimates on your historical decisions",
+                "No historical decisions evaluated.",
+            ),
+            "Dots: estimate per estimator; bars: 95% CI; dotted line: what your previous "
+            "system earned. Hollow and starred: not evaluable.",
+        )
+        + table
+    )
+    return _section(7, "history", "Before launch: your history", body)
+
+
+def _text_table(header: Sequence[str], lines: Sequence[Sequence[str]], left: Container[int]) -> str:
+    """Plain-text columns two spaces apart, those in ``left`` aligned left, others right."""
+    rows = [header, *lines]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if i in left else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    )
+
+
+def evaluation_text_table(evaluation: pd.DataFrame) -> str:
+    """``policy_evaluation`` rows as plain text, per logs: a header (decisions and period
+    evaluated, training cut-off, decisions left out for lacking a propensity), a line per
+    policy and estimator (logged first, then by DR estimate), the warnings and the best
+    evaluable policy against the logged one."""
+    digits = functools.partial(_num, digits=3)
+    rank = {e: i for i, e in enumerate(ESTIMATOR_COLORS)}
+    blocks = []
+    for logs in LOGS:
+        rows = _logs(evaluation, logs)
+        if rows.empty:
+            continue
+        order = {p: i for i, p in enumerate(_policy_order(rows))}
+        rows = rows.assign(
+            _policy=rows["policy"].map(order), _estimator=rows["estimator"].map(rank)
+        ).sort_values(["_policy", "_estimator"])
+        trained_to = rows["trained_to"].min()
+        header = (
+            f"{logs}: {_int(rows['decisions'].max())} decisions evaluated, "
+            f"{_date(rows['evaluated_from'].min())} to {_date(rows['evaluated_to'].max())}"
+            + ("" if pd.isna(trained_to) else f"; trained on decisions before {_date(trained_to)}")
+            + f"; {_int(rows['decisions_without_propensity'].max())} without propensity excluded"
+        )
+        lines = [
+            [
+                str(row["policy"]),
+                str(row["estimator"]),
+                digits(row["estimate"]),
+                "–"
+                if pd.isna(row["estimate"])
+                else _bracket(row["ci_low"], row["ci_high"], digits),
+                _int(row["decisions"]),
+                _int(row["matching_decisions"]),
+                _num(row["effective_sample_size"], 0),
+                "–" if pd.isna(row["verdict"]) else str(row["verdict"]),
+            ]
+            for row in rows.to_dict("records")
+        ]
+        columns = ("policy", "estimator", "estimate", "95% CI", "decisions", "matching", "ESS")
+        warnings = [f"  {policy}: {warning}" for policy, warning in _warnings(rows).items()]
+        best = _best_vs_logged(rows)
+        blocks.append(
+            "\n".join(
+                [header, _text_table((*columns, "verdict"), lines, left={0, 1, 7})]
+                + (["warnings:", *warnings] if warnings else [])
+                + ([best] if best else [])
+            )
+        )
+    return "\n\n".join(blocks)
 
 
 def _skips_section(data: ReportData) -> str:
@@ -1159,7 +1334,7 @@ def _skips_section(data: ReportData) -> str:
         )
         + table
     )
-    return _section(7, "guardrail-skips", "Guardrail skips", body)
+    return _section(8, "guardrail-skips", "Guardrail skips", body)
 
 
 _SECTIONS = (
@@ -1169,6 +1344,7 @@ _SECTIONS = (
     ("traffic", "Traffic", _traffic_section),
     ("variants", "Variants", _variants_section),
     ("policy-evaluation", "Off-policy", _evaluation_section),
+    ("history", "History", _history_section),
     ("guardrail-skips", "Skips", _skips_section),
 )
 
@@ -1244,9 +1420,12 @@ def write_report(
 
 __all__ = [
     "CHARTS",
+    "HISTORY_HINT",
+    "LOGS",
     "ReportData",
     "ReportError",
     "default_output",
+    "evaluation_text_table",
     "load",
     "render",
     "resolve_campaign",
