@@ -52,7 +52,7 @@ bench: $(INSTALLED) profiles.yml
 	$(BIN)/python benchmarks/bench_reporting.py
 	$(BIN)/python benchmarks/bench_llm.py
 	$(BIN)/python benchmarks/bench_snowflake.py
-	$(BIN)/python benchmarks/bench_history.py --decisions 1000000
+	$(BIN)/python benchmarks/bench_history.py --decisions 100000,10000000
 
 clean:
 	rm -rf target logs $(VENV) decisioning.duckdb decisioning.duckdb.wal decisioning_report.html
