@@ -169,3 +169,9 @@
         "decisioning.sources.historical_decisions (" ~ relation ~ "): " ~ problems | join('; ') ~ ".") }}
   {%- endif -%}
 {% endmacro %}
+
+{#- An optional column of historical_decisions, typed; null where the source has none. -#}
+{% macro optional_historical_column(name, data_type, present) %}
+  {%- set column = source_column('historical_decisions', name) -%}
+  cast({{ column if column | lower in present else 'null' }} as {{ data_type }}) as {{ name }}
+{%- endmacro %}

@@ -35,32 +35,16 @@ renamed as (
         cast({{ source_column('historical_decisions', 'customer_id') }} as varchar) as customer_id,
         cast({{ source_column('historical_decisions', 'decided_at') }} as timestamp) as decided_at,
         {%- for field in decision_fields() %}
-        {%- if field in logged_fields %}
-        cast({{ source_column('historical_decisions', field) }} as varchar) as {{ field }},
-        {%- else %}
-        cast(null as varchar) as {{ field }},
-        {%- endif %}
+        {{ optional_historical_column(field, 'varchar', present) }},
         {%- endfor %}
         {%- for field in decision_fields() %}
-        {%- if source_column('historical_decisions', field ~ '_propensity') | lower in present %}
-        cast({{ source_column('historical_decisions', field ~ '_propensity') }} as double) as {{ field }}_propensity,
-        {%- else %}
-        cast(null as double) as {{ field }}_propensity,
-        {%- endif %}
+        {{ optional_historical_column(field ~ '_propensity', 'double', present) }},
         {%- endfor %}
         cast({{ source_column('historical_decisions', 'propensity') }} as double) as propensity,
-        {%- if source_column('historical_decisions', 'eligible_sends') | lower in present %}
-        cast({{ source_column('historical_decisions', 'eligible_sends') }} as varchar) as eligible_sends,
-        {%- else %}
-        cast(null as varchar) as eligible_sends,
-        {%- endif %}
+        {{ optional_historical_column('eligible_sends', 'varchar', present) }},
         1.0 as x_intercept,
         {%- for name in contexts %}
-        {%- if source_column('historical_decisions', name) | lower in present %}
-        cast({{ source_column('historical_decisions', name) }} as double) as {{ name }}{{ ',' if not loop.last }}
-        {%- else %}
-        cast(null as double) as {{ name }}{{ ',' if not loop.last }}
-        {%- endif %}
+        {{ optional_historical_column(name, 'double', present) }}{{ ',' if not loop.last }}
         {%- endfor %}
     from source
 ),

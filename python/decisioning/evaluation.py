@@ -131,12 +131,24 @@ class LoggedDecisions:
 
 
 def fit_models_on(
-    logged: LoggedDecisions, catalog: Catalog, config: Config
+    logged: LoggedDecisions,
+    catalog: Catalog,
+    config: Config,
+    statistics: pd.DataFrame | None = None,
 ) -> dict[str, FieldModel]:
     """The configured policy's field models fitted on ``logged`` alone, as ``policy_model``
-    fits them on every finalized reward (decayed by age at ``config.as_of``)."""
+    fits them on every finalized reward (decayed by age at ``config.as_of``);
+    ``statistics``: ``training_statistics`` of the same decisions, if already computed."""
     names = logged.feature_names
     used = names if policy_class(config.policy.algorithm).contextual else ("x_intercept",)
+    if statistics is None:
+        statistics = training_statistics(logged, catalog, config)
+    return fit_models(statistics, catalog, used, config.policy.prior_variance, names)
+
+
+def training_statistics(logged: LoggedDecisions, catalog: Catalog, config: Config) -> pd.DataFrame:
+    """``policy_statistics`` of ``logged``, decayed by age at ``config.as_of``: what every
+    policy fitted at that date starts from, contextual or not."""
     age = (np.datetime64(config.as_of, "D") - logged.decision_date).astype(float)
     half_life = config.policy.half_life_days
     weights = 0.5 ** (age / half_life) if half_life else np.ones(len(logged))
@@ -146,10 +158,9 @@ def fit_models_on(
             catalog.values.items(), logged.actions.values(), strict=True
         )
     }
-    statistics = statistics_frame(
-        logged.features.astype(np.float64), names, actions, logged.reward, weights
+    return statistics_frame(
+        logged.features.astype(np.float64), logged.feature_names, actions, logged.reward, weights
     )
-    return fit_models(statistics, catalog, used, config.policy.prior_variance, names)
 
 
 def allowed_sends(eligible_sends: pd.Series, catalog: Catalog) -> Mask:
@@ -612,12 +623,14 @@ def evaluate_history(logged: LoggedDecisions, catalog: Catalog, config: Config) 
     minimum = config.evaluation.min_effective_sample_size
     if len(train) and len(evaluated):
         as_of = pd.Timestamp(split).date()
-        reward_model: RewardModel | None = None
+        statistics = training_statistics(train, catalog, replace(config, as_of=as_of))
+        fitted = {}
         for name, algorithm in HISTORY_POLICIES.items():
             policy = replace(config.policy, algorithm=algorithm)
             trained = replace(config, policy=policy, as_of=as_of)
-            models = fit_models_on(train, catalog, trained)
-            reward_model = reward_model or RewardModel.fit(evaluated, models)
+            fitted[name] = trained, fit_models_on(train, catalog, trained, statistics)
+        reward_model = RewardModel.fit(evaluated, fitted["contextual_thompson_sampling"][1])
+        for name, (trained, models) in fitted.items():
             choose = model_choice(evaluated, models, trained, greedy=False)
             description = f"{name.replace('_', ' ')} trained on the decisions before {as_of}"
             target = target_policy(name, description, evaluated, catalog, choose, decided)
@@ -650,11 +663,10 @@ def _estimates(
     target: Target,
     logged: LoggedDecisions,
     catalog: Catalog,
-    reward_model: RewardModel | None,
+    reward_model: RewardModel,
     minimum: int,
 ) -> list[Estimate]:
     """``estimate``, or not evaluable where a field follows a log with no propensity."""
-    assert reward_model is not None
     w, dr_terms = estimator_terms(target, logged, catalog, reward_model)
     if not np.isfinite(w).all():
         unknown = [f for f in _logged_fields(logged) if target.fields[f] is None]
