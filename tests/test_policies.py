@@ -20,6 +20,7 @@ from decisioning.policies import (
     UniformRandom,
     make_policy,
 )
+from decisioning.policies.thompson import win_probabilities
 from decisioning.posterior import FieldModel
 
 
@@ -136,6 +137,18 @@ def test_same_seed_same_probabilities() -> None:
         _p(policy, model, x, eligible, 11),
         _p(policy, model, x, eligible, 11),
     )
+
+
+def test_rows_split_across_threads_get_exactly_their_own_probabilities() -> None:
+    """Rows are independent given the shared draws: 10 chunks of rows, spread over the
+    threads, give each row what it gets when scored alone in its own call."""
+    rng = np.random.default_rng(4)
+    mean, sd = rng.normal(size=(1_000, 5)), rng.random((1_000, 5))
+    eligible = rng.random((1_000, 5)) < 0.8
+    together = win_probabilities(mean, sd, eligible, draws=256, seed=7, chunk_size=100)
+    for rows in (slice(0, 1), slice(450, 620), slice(999, 1_000)):
+        alone = win_probabilities(mean[rows], sd[rows], eligible[rows], 256, 7, 100)
+        assert np.array_equal(together[rows], alone)
 
 
 def test_epsilon_greedy_is_exactly_the_mixture() -> None:

@@ -8,11 +8,13 @@ from numpy.linalg import pinv
 from decisioning.catalog import action_features
 from decisioning.posterior import (
     PRIOR_NOISE_VARIANCE,
+    STATISTICS_CHUNK_ROWS,
     ValueStatistics,
     fit_field,
     models_from_frame,
     models_to_frame,
 )
+from decisioning.posterior import statistics_frame as core_statistics_frame
 from tests.conftest import statistics_frame
 
 NAMES = ("x_0", "x_1", "x_2")
@@ -137,3 +139,25 @@ def test_parameters_round_trip_through_the_long_table(catalog) -> None:  # type:
         assert np.allclose(restored[field].covariance, model.covariance)
         assert restored[field].n_rewards.tolist() == model.n_rewards.tolist()
         assert np.allclose(restored[field].mean_reward, model.mean_reward, equal_nan=True)
+
+
+def test_statistics_over_several_chunks_equal_the_direct_sums() -> None:
+    """Summed chunk by chunk (3 chunks, float32 features, rows where the field did not
+    apply): sum w, sum w r, sum w r^2 and sum w x x' per value as written out directly."""
+    rng = np.random.default_rng(3)
+    n = 2 * STATISTICS_CHUNK_ROWS + 1_000
+    x = rng.normal(size=(n, 3)).astype(np.float32)
+    r, w = rng.random(n), rng.random(n)
+    chosen = rng.choice(np.array(["a", "b", None], dtype=object), size=n)
+    frame = core_statistics_frame(x, NAMES, {"offer": chosen}, r, w).set_index("value_id")
+    x64 = x.astype(np.float64)
+    for value in ("a", "b"):
+        rows = chosen == value
+        row = frame.loc[value]
+        gram = (x64[rows] * w[rows, None]).T @ x64[rows]
+        assert row["n_rewards"] == rows.sum()
+        np.testing.assert_allclose(row["n"], w[rows].sum(), rtol=1e-12)
+        np.testing.assert_allclose(row["sum_reward"], w[rows] @ r[rows], rtol=1e-12)
+        np.testing.assert_allclose(row["sum_reward_sq"], w[rows] @ r[rows] ** 2, rtol=1e-12)
+        np.testing.assert_allclose(row["xty_1"], (w[rows] * r[rows]) @ x64[rows, 1], rtol=1e-12)
+        np.testing.assert_allclose(row["xtx_0_2"], gram[0, 2], rtol=1e-10)

@@ -34,6 +34,7 @@ allowed value, as business as usual does.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -116,7 +117,8 @@ class LoggedDecisions:
     def __len__(self) -> int:
         return len(self.reward)
 
-    def subset(self, rows: Index) -> LoggedDecisions:
+    def subset(self, rows: Index | slice) -> LoggedDecisions:
+        """The decisions ``rows`` (a slice gives views, no copy)."""
         return LoggedDecisions(
             actions={f: a[rows] for f, a in self.actions.items()},
             field_propensities={f: p[rows] for f, p in self.field_propensities.items()},
@@ -158,9 +160,7 @@ def training_statistics(logged: LoggedDecisions, catalog: Catalog, config: Confi
             catalog.values.items(), logged.actions.values(), strict=True
         )
     }
-    return statistics_frame(
-        logged.features.astype(np.float64), logged.feature_names, actions, logged.reward, weights
-    )
+    return statistics_frame(logged.features, logged.feature_names, actions, logged.reward, weights)
 
 
 def allowed_sends(eligible_sends: pd.Series, catalog: Catalog) -> Mask:
@@ -386,6 +386,16 @@ def _real_channel(logged: LoggedDecisions, catalog: Catalog) -> Index:
     return np.where(code >= 0, real[np.maximum(code, 0)], -1)
 
 
+def traffic_shares(logged: LoggedDecisions, models: dict[str, FieldModel]) -> dict[str, Array]:
+    """Each field's share of the decisions per value (V,), over those where it applied."""
+    shares = {}
+    for field, model in models.items():
+        code = logged.actions[field]
+        counts = np.bincount(code[code >= 0], minlength=len(model.value_ids)).astype(float)
+        shares[field] = counts / max(counts.sum(), 1.0)
+    return shares
+
+
 @dataclass(frozen=True)
 class RewardModel:
     """``q(x, a) = M_channel(a_channel) + sum_f [M_f(a_f) - mbar_f]`` over the other fields
@@ -400,15 +410,20 @@ class RewardModel:
     baseline: Array
 
     @classmethod
-    def fit(cls, logged: LoggedDecisions, models: dict[str, FieldModel]) -> RewardModel:
+    def fit(
+        cls,
+        logged: LoggedDecisions,
+        models: dict[str, FieldModel],
+        shares: dict[str, Array] | None = None,
+    ) -> RewardModel:
+        """``shares``: each field's logged traffic shares (V,); by default ``logged``'s own,
+        pass those of all the decisions when ``logged`` is one block of them."""
+        shares = shares or traffic_shares(logged, models)
         means, centres = {}, {}
         for field, model in models.items():
             means[field] = Scores(model, _features(logged, model)).mean
-            code = logged.actions[field]
-            counts = np.bincount(code[code >= 0], minlength=len(model.value_ids)).astype(float)
-            share = counts / max(counts.sum(), 1.0)
-            centres[field] = means[field] @ share
-        lead = next((f for f, code in logged.actions.items() if (code >= 0).any()), "channel")
+            centres[field] = means[field] @ shares[field]
+        lead = next((f for f, share in shares.items() if share.any()), "channel")
         return cls(means, centres, centres[lead])
 
     def effect(self, field: str, code: Index) -> Array:
@@ -594,6 +609,9 @@ def evaluate(
     return estimates_frame(rows, config, "decision_log", logged.decision_date)
 
 
+HISTORY_BLOCK_ROWS = 500_000
+"""Evaluated decisions scored at a time: no (rows, values) array of the policies or the
+reward model holds more rows, whatever the history's size."""
 HISTORY_POLICIES = {
     "contextual_thompson_sampling": "thompson_sampling",
     "campaign_thompson_sampling": "campaign_thompson_sampling",
@@ -629,24 +647,29 @@ def evaluate_history(logged: LoggedDecisions, catalog: Catalog, config: Config) 
             policy = replace(config.policy, algorithm=algorithm)
             trained = replace(config, policy=policy, as_of=as_of)
             fitted[name] = trained, fit_models_on(train, catalog, trained, statistics)
-        reward_model = RewardModel.fit(evaluated, fitted["contextual_thompson_sampling"][1])
+        contextual = fitted["contextual_thompson_sampling"][1]
+        shares = traffic_shares(evaluated, contextual)
+        blocks = [
+            evaluated.subset(slice(start, start + HISTORY_BLOCK_ROWS))
+            for start in range(0, len(evaluated), HISTORY_BLOCK_ROWS)
+        ]
+        reward_models = [RewardModel.fit(block, contextual, shares) for block in blocks]
         for name, (trained, models) in fitted.items():
-            choose = model_choice(evaluated, models, trained, greedy=False)
             description = f"{name.replace('_', ' ')} trained on the decisions before {as_of}"
-            target = target_policy(name, description, evaluated, catalog, choose, decided)
-            rows += _estimates(target, evaluated, catalog, reward_model, minimum)
+            target_of = _candidate(name, description, models, trained, catalog, decided)
+            rows += _estimates(target_of, blocks, catalog, reward_models, minimum)
         for spec in config.evaluation.policies:
-            target = _spec_target(spec, evaluated, catalog)
+            spec_target = functools.partial(_spec_target, spec, catalog=catalog)
             unlogged = sorted(set(spec.actions) - set(decided))
             if unlogged:
                 rows += _not_evaluable(
-                    target,
+                    spec_target(blocks[0]),
                     len(evaluated),
                     f"sets {', '.join(unlogged)}, which the history "
                     "does not log: nothing shows what that choice earned.",
                 )
             else:
-                rows += _estimates(target, evaluated, catalog, reward_model, minimum)
+                rows += _estimates(spec_target, blocks, catalog, reward_models, minimum)
     return estimates_frame(
         rows, config, "historical_decisions", evaluated.decision_date, split, without_propensity
     )
@@ -659,24 +682,47 @@ def _split_date(dates: npt.NDArray[np.datetime64], train_share: float) -> np.dat
     return split if split > ordered[0] else ordered[0] + np.timedelta64(1, "D")
 
 
-def _estimates(
-    target: Target,
-    logged: LoggedDecisions,
+def _candidate(
+    name: str,
+    description: str,
+    models: dict[str, FieldModel],
+    config: Config,
     catalog: Catalog,
-    reward_model: RewardModel,
+    decided: tuple[str, ...],
+) -> Callable[[LoggedDecisions], Target]:
+    """A candidate policy's ``Target`` on any block of decisions."""
+
+    def target_of(logged: LoggedDecisions) -> Target:
+        choose = model_choice(logged, models, config, greedy=False)
+        return target_policy(name, description, logged, catalog, choose, decided)
+
+    return target_of
+
+
+def _estimates(
+    target_of: Callable[[LoggedDecisions], Target],
+    blocks: list[LoggedDecisions],
+    catalog: Catalog,
+    reward_models: list[RewardModel],
     minimum: int,
 ) -> list[Estimate]:
-    """``estimate``, or not evaluable where a field follows a log with no propensity."""
-    w, dr_terms = estimator_terms(target, logged, catalog, reward_model)
+    """``estimate`` over the blocks together, one block's (rows, values) arrays at a time;
+    not evaluable where a field follows a log with no propensity."""
+    terms = []
+    for block, reward_model in zip(blocks, reward_models, strict=True):
+        target = target_of(block)
+        terms.append(estimator_terms(target, block, catalog, reward_model))
+    w, dr_terms = (np.concatenate(column) for column in zip(*terms, strict=True))
     if not np.isfinite(w).all():
-        unknown = [f for f in _logged_fields(logged) if target.fields[f] is None]
+        unknown = [f for f in _logged_fields(blocks[0]) if target.fields[f] is None]
         return _not_evaluable(
             target,
-            len(logged),
+            len(w),
             f"leaves {', '.join(unknown)} to the logged choice, and the "
             "log gives only the whole action's propensity: set every field it logs.",
         )
-    return summarize(target.name, target.description, w, logged.reward, dr_terms, minimum)
+    reward = np.concatenate([block.reward for block in blocks])
+    return summarize(target.name, target.description, w, reward, dr_terms, minimum)
 
 
 def _logged_fields(logged: LoggedDecisions) -> tuple[str, ...]:

@@ -35,6 +35,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -192,50 +193,73 @@ def fit_models(
     }
 
 
+STATISTICS_CHUNK_ROWS = 65_536
+
+
 def statistics_frame(
-    features: Array,
+    features: npt.NDArray[np.floating[Any]],
     feature_names: tuple[str, ...],
     actions: Mapping[str, npt.NDArray[np.object_]],
     rewards: Array,
     weights: Array,
 ) -> pd.DataFrame:
-    """``policy_statistics`` computed in numpy, for simulations and tests.
+    """``policy_statistics`` computed in numpy, for simulations, tests and histories.
 
-    ``features`` (N, d) logged contexts, ``actions[field]`` (N,) chosen value ids (None
-    where the field did not apply), ``rewards`` (N,) finalized rewards, ``weights`` (N,)
-    decay weights. Same columns and meaning as the SQL model.
+    ``features`` (N, d) logged contexts (float32 or float64: summed in float64),
+    ``actions[field]`` (N,) chosen value ids (None where the field did not apply),
+    ``rewards`` (N,) finalized rewards, ``weights`` (N,) decay weights. Same columns and
+    meaning as the SQL model.
     """
     d = len(feature_names)
     upper = np.triu_indices(d)
     frames = []
     for field, chosen in actions.items():
-        present = pd.notna(chosen)
-        codes, values = pd.factorize(chosen[present])
-        order = np.argsort(codes, kind="stable")  # each value's rows contiguous
-        codes = codes[order]
-        x, r, w = features[present][order], rewards[present][order], weights[present][order]
+        codes, values = pd.factorize(chosen)  # -1 where the field did not apply
         groups = len(values)
-        wx = x * w[:, None]
-        gram = np.zeros((groups, d, d))
-        bounds = np.searchsorted(codes, np.arange(groups + 1))
-        for g in range(groups):
-            rows = slice(bounds[g], bounds[g + 1])
-            gram[g] = wx[rows].T @ x[rows]
-        xty = np.stack([np.bincount(codes, wx[:, i] * r, minlength=groups) for i in range(d)], 1)
+        moments = _grouped_moments(features, rewards, weights, codes, groups)
         columns = {
             "field": field,
             "value_id": np.asarray(values, dtype=object),
             "feature_names": ",".join(feature_names),
-            "n_rewards": np.bincount(codes, minlength=groups),
-            "n": np.bincount(codes, w, minlength=groups),
-            "sum_reward": np.bincount(codes, w * r, minlength=groups),
-            "sum_reward_sq": np.bincount(codes, w * r * r, minlength=groups),
-            **{f"xty_{i}": xty[:, i] for i in range(d)},
-            **{f"xtx_{i}_{j}": gram[:, i, j] for i, j in zip(*upper, strict=True)},
+            "n_rewards": np.bincount(codes[codes >= 0], minlength=groups),
+            "n": moments[:, d + 1, d + 1],
+            "sum_reward": moments[:, d, d + 1],
+            "sum_reward_sq": moments[:, d, d],
+            **{f"xty_{i}": moments[:, i, d] for i in range(d)},
+            **{f"xtx_{i}_{j}": moments[:, i, j] for i, j in zip(*upper, strict=True)},
         }
-        frame = pd.DataFrame(columns, index=range(groups))
-        frames.append(frame)
+        frames.append(pd.DataFrame(columns, index=range(groups)))
     return pd.concat(frames, ignore_index=True)
+
+
+def _grouped_moments(
+    features: npt.NDArray[np.floating[Any]],
+    rewards: Array,
+    weights: Array,
+    codes: npt.NDArray[np.intp],
+    groups: int,
+) -> Array:
+    """(groups, d + 2, d + 2): per group g, ``sum_i w_i a_i a_i'`` with ``a = (x, r, 1)``:
+    the gram, x'r, sum w r^2, sum w r and sum w in one product. Rows with code -1 are
+    skipped. Chunks of ``STATISTICS_CHUNK_ROWS`` rows, sorted by group within the chunk,
+    in two reused buffers: no copy of the whole history, whatever its size."""
+    d = features.shape[1]
+    moments = np.zeros((groups, d + 2, d + 2))
+    block = np.empty((min(STATISTICS_CHUNK_ROWS, len(codes)), d + 2))
+    weighted = np.empty_like(block)
+    block[:, d + 1] = 1.0
+    for start in range(0, len(codes), STATISTICS_CHUNK_ROWS):
+        stop = min(start + STATISTICS_CHUNK_ROWS, len(codes))
+        order = np.argsort(codes[start:stop], kind="stable")
+        rows = order + start
+        bounds = np.searchsorted(codes[rows], np.arange(groups + 1))
+        a, wa = block[: stop - start], weighted[: stop - start]
+        a[:, :d] = features[rows]
+        a[:, d] = rewards[rows]
+        np.multiply(a, weights[rows, None], out=wa)
+        for g in np.flatnonzero(bounds[1:] > bounds[:-1]):
+            moments[g] += wa[bounds[g] : bounds[g + 1]].T @ a[bounds[g] : bounds[g + 1]]
+    return moments
 
 
 def model_version(settings: dict[str, object], statistics: pd.DataFrame) -> str:
