@@ -38,10 +38,14 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "message_events": ("decision_id", "customer_id", "event_type", "occurred_at"),
     "suppressions": ("customer_id", "reason", "expires_at"),
     "historical_decisions": ("decision_id", "customer_id", "decided_at", "propensity"),
+    "catalog_items": ("item_id", "name", "category", "active"),
 }
 """Each source's required columns. ``historical_decisions`` also has a column per decided
 field it logged and, optionally, each field's propensity (``<field>_propensity``), the
 sends it allowed (``eligible_sends``) and the features (``x_*``) the old system saw."""
+OPTIONAL_SOURCE_COLUMNS = {"product_events": {"item_id"}, "catalog_items": {"created_at"}}
+"""Columns a source may have beside its contract: the item an event was about, when an item
+joined the catalog (else its first event)."""
 FIXED_FIELDS = ("channel", "send_slot")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -56,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
         "message_events": {"table": "message_events", "columns": {}},
         "suppressions": {"table": None, "columns": {}},
         "historical_decisions": {"table": None, "columns": {}},
+        "catalog_items": {"table": None, "columns": {}},
     },
     "features": {"lookback_days": 90, "categorical": {}, "numeric": []},
     "audience": {"inactive_days": None, "recontact_days": 7, "max_per_day": None},
@@ -91,6 +96,17 @@ DEFAULTS: dict[str, Any] = {
     },
     "evaluation": {"policies": [], "min_effective_sample_size": 100},
     "history": {"warm_start_weight": 1.0, "train_share": 0.5},
+    "recommendations": {
+        "field": None,
+        "strategies": ["personalized", "popular", "new_in_category", "none"],
+        "events": [],
+        "top_k": 10,
+        "lookback_days": 180,
+        "exclude_recent_days": 14,
+        "new_item_days": 60,
+        "neighbors": 50,
+        "evaluation_days": 14,
+    },
     "llm": {
         "enabled": False,
         "model": None,
@@ -249,6 +265,33 @@ class HistoryConfig:
     train_share: float
 
 
+RECOMMENDATION_STRATEGIES = ("personalized", "popular", "new_in_category", "none")
+"""What a ``recommendation`` field's values mean: the customer's top item by co-occurrence
+with what they did, the most popular item, the newest item of their favourite category, or
+no recommendation."""
+
+
+@dataclass(frozen=True)
+class RecommendationConfig:
+    """A message field whose values are recommendation ``strategies`` (the bandit chooses
+    one per customer; the recommender models pick the item). ``events``: the product events
+    that count as doing an item (empty: every event with an ``item_id``); items done within
+    ``exclude_recent_days`` are not recommended again; ``top_k`` items per customer in
+    ``customer_recommendations`` from ``lookback_days`` of events, ``neighbors`` similar
+    items kept per item; an item is new for ``new_item_days``; the offline quality holds
+    out the last ``evaluation_days``."""
+
+    field: str | None
+    strategies: tuple[str, ...]
+    events: tuple[str, ...]
+    top_k: int
+    lookback_days: int
+    exclude_recent_days: int
+    new_item_days: int
+    neighbors: int
+    evaluation_days: int
+
+
 @dataclass(frozen=True)
 class LLMConfig:
     """The OpenAI-compatible endpoint of the LLM steps (tagging, Auto-Tune).
@@ -321,6 +364,7 @@ class Config:
     guardrails: GuardrailsConfig
     evaluation: EvaluationConfig
     history: HistoryConfig
+    recommendations: RecommendationConfig
     llm: LLMConfig
     autotune: AutotuneConfig
     reward_weights: dict[str, float]
@@ -381,6 +425,7 @@ def load_config(
         guardrails=_guardrails(raw["guardrails"], FIXED_FIELDS + tuple(raw["message_fields"])),
         evaluation=_evaluation(raw["evaluation"], FIXED_FIELDS + tuple(raw["message_fields"])),
         history=_history(raw["history"]),
+        recommendations=_recommendations(raw),
         llm=_llm(raw["llm"]),
         autotune=_autotune(raw["autotune"], tuple(raw["message_fields"])),
         reward_weights=_weights(raw["reward"]["weights"]),
@@ -706,6 +751,43 @@ def _history(h: Mapping[str, Any]) -> HistoryConfig:
     )
 
 
+def _recommendations(raw: Mapping[str, Any]) -> RecommendationConfig:
+    r, where = raw["recommendations"], "decisioning.recommendations"
+    field = r["field"]
+    if field is not None and field not in raw["message_fields"]:
+        raise ConfigError(
+            f"{where}.field: {field!r} is not a message field. List it in "
+            "decisioning.message_fields too (its values are the strategies), or set null."
+        )
+    if field is not None and not raw["sources"]["catalog_items"]["table"]:
+        raise ConfigError(
+            f"{where}.field: recommending needs the catalog: set "
+            "decisioning.sources.catalog_items.table to your items table."
+        )
+    strategies = tuple(r["strategies"])
+    unknown = [s for s in strategies if s not in RECOMMENDATION_STRATEGIES]
+    if unknown or not strategies or len(set(strategies)) < len(strategies):
+        raise ConfigError(
+            f"{where}.strategies: {list(strategies)}: list distinct strategies among "
+            f"{', '.join(RECOMMENDATION_STRATEGIES)}."
+        )
+    if not all(isinstance(e, str) and e for e in r["events"]):
+        raise ConfigError(f"{where}.events: list product event names as text, e.g. [workout].")
+    return RecommendationConfig(
+        field=field,
+        strategies=strategies,
+        events=tuple(r["events"]),
+        top_k=_whole(r["top_k"], "recommendations.top_k"),
+        lookback_days=_whole(r["lookback_days"], "recommendations.lookback_days"),
+        exclude_recent_days=_whole(
+            r["exclude_recent_days"], "recommendations.exclude_recent_days", minimum=0
+        ),
+        new_item_days=_whole(r["new_item_days"], "recommendations.new_item_days"),
+        neighbors=_whole(r["neighbors"], "recommendations.neighbors"),
+        evaluation_days=_whole(r["evaluation_days"], "recommendations.evaluation_days"),
+    )
+
+
 def _llm(c: Mapping[str, Any]) -> LLMConfig:
     for key in ("model", "base_url"):
         if c[key] is not None and not (isinstance(c[key], str) and c[key].strip()):
@@ -796,6 +878,7 @@ def _validated_rest(raw: dict[str, Any]) -> dict[str, Any]:
             fields = (*FIXED_FIELDS, *raw["message_fields"])
             unknown -= {*fields, *(f"{f}_propensity" for f in fields), "eligible_sends"}
             unknown = {c for c in unknown if not str(c).startswith("x_")}
+        unknown -= OPTIONAL_SOURCE_COLUMNS.get(source, set())
         if unknown:
             raise ConfigError(
                 f"decisioning.sources.{source}.columns: {sorted(unknown)} not in the contract. "
