@@ -39,6 +39,7 @@
       'message_events': ['decision_id', 'customer_id', 'event_type', 'occurred_at'],
       'suppressions': ['customer_id', 'reason', 'expires_at'],
       'historical_decisions': ['decision_id', 'customer_id', 'decided_at', 'propensity'],
+      'catalog_items': ['item_id', 'name', 'category', 'active'],
   } -%}
   {{ return(contract[table]) }}
 {% endmacro %}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from decisioning.config import DEFAULTS, ConfigError, jinja_defaults_macro, load_config
+from decisioning.config import DEFAULTS, ConfigError, Goal, jinja_defaults_macro, load_config
 from decisioning.project import project_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +35,63 @@ def test_defaults_fill_what_is_left_out() -> None:
     }
     assert config.attribution_window_hours == DEFAULTS["reward"]["attribution_window_hours"]
     assert config.policy.algorithm == "thompson_sampling"
+
+
+def test_reward_goals_are_typed_and_set_the_reward_window() -> None:
+    assert load_config({}).reward_goals == ()
+    assert load_config({}).reward_window_hours == 72
+    goal = {
+        "name": "two_workouts",
+        "event": "workout_completed",
+        "at_least": 2,
+        "within_days": 7,
+        "weight": 1,
+    }
+    short = {**goal, "name": "next_day", "within_days": 1, "weight": -0.5}
+    config = load_config({"reward": {"goals": [goal, short]}})
+    assert config.reward_goals == (
+        Goal("two_workouts", "workout_completed", 2, 7, 1.0),
+        Goal("next_day", "workout_completed", 2, 1, -0.5),
+    )
+    assert config.reward_window_hours == 7 * 24
+    assert config.attribution_window_hours == 72
+    # A goal window shorter than the attribution window does not shorten it.
+    assert load_config({"reward": {"goals": [short]}}).reward_window_hours == 72
+
+
+GOAL = {"name": "two_workouts", "event": "workout_completed", "at_least": 2, "within_days": 7}
+
+
+def _goal(**changes: object) -> dict[str, object]:
+    return {"reward": {"goals": [{**GOAL, "weight": 1.0, **changes}]}}
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"reward": {"goals": {"two_workouts": GOAL}}}, "reward.goals: expected list, got dict"),
+        ({"reward": {"goals": ["two_workouts"]}}, "reward.goals[0]: expected a mapping like {name"),
+        (_goal(days=7), "reward.goals[0]: unknown setting(s) ['days']. Known here: name, event"),
+        ({"reward": {"goals": [GOAL]}}, "reward.goals[0]: missing weight; a goal is like {name"),
+        (_goal(name="Two Workouts"), "reward.goals[0].name: 'Two Workouts' must be lower-case"),
+        (_goal(name="conversion"), "reward.goals[0].name: 'conversion' is taken"),
+        (
+            {"reward": {"goals": [{**GOAL, "weight": 1}, {**GOAL, "weight": 2}]}},
+            "reward.goals[1].name: 'two_workouts' is taken",
+        ),
+        (_goal(event=""), "reward.goals[0].event: name a product event (event_name)"),
+        (_goal(event=3), "reward.goals[0].event: name a product event (event_name)"),
+        (_goal(at_least=0), "reward.goals[0].at_least: need a whole number >= 1, got 0"),
+        (_goal(at_least=1.5), "reward.goals[0].at_least: need a whole number >= 1, got 1.5"),
+        (_goal(within_days=0.5), "reward.goals[0].within_days: need a whole number >= 1"),
+        (_goal(within_days=True), "reward.goals[0].within_days: need a whole number >= 1"),
+        (_goal(weight="high"), "reward.goals[0].weight: expected a number (reward units)"),
+    ],
+)
+def test_bad_reward_goals_name_the_field_and_the_fix(settings: object, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(settings)  # type: ignore[arg-type]
+    assert message in str(error.value)
 
 
 def test_json_text_is_accepted() -> None:
@@ -78,3 +135,17 @@ def test_bad_settings_name_the_field_and_the_fix(settings: object, message: str)
     with pytest.raises(ConfigError) as error:
         load_config(settings)  # type: ignore[arg-type]
     assert message in str(error.value)
+
+
+def test_autotune_never_writes_for_the_recommendation_field() -> None:
+    """Its values are strategies, not texts: left out of Auto-Tune's default fields and
+    refused in autotune.fields."""
+    recommending = {
+        "message_fields": ["subject_line", "offer", "workout"],
+        "recommendations": {"field": "workout"},
+        "sources": {"catalog_items": {"table": "catalog_items"}},
+    }
+    assert load_config(recommending).autotune.fields == ("subject_line", "offer")
+    assert load_config({}).autotune.fields == ("subject_line", "greeting", "offer")
+    with pytest.raises(ConfigError, match="'workout' is the recommendation field"):
+        load_config({**recommending, "autotune": {"fields": ["offer", "workout"]}})

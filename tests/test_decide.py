@@ -171,6 +171,32 @@ def test_a_field_without_active_values_is_a_catalog_error() -> None:
         Catalog.from_frame(frame, ("channel", "send_slot", "offer"))
 
 
+def test_recommendation_strategies_are_features_by_their_labels_only() -> None:
+    """A recommendation field's values (is_recommendation) take their catalog labels, never
+    the tags of their content; other message fields keep theirs. Its value none is an
+    ordinary value, not sending nothing."""
+    rows = [
+        ("channel", "email", "email_opt_in", "", "Email", False),
+        ("send_slot", "h08", None, "", "8am", False),
+        ("offer", "o1", None, "", "20% off your next month", False),
+        ("workout", "personalized", None, "strategy:personalized;recommends_item", "Pick", True),
+        ("workout", "none", None, "strategy:none", "No recommendation", True),
+    ]
+    columns = ["field", "value_id", "opt_in_column", "tags", "content", "is_recommendation"]
+    frame = pd.DataFrame(rows, columns=columns).assign(is_active=True)
+    catalog = Catalog.from_frame(frame, ("channel", "send_slot", "offer", "workout"))
+    assert catalog.values["workout"] == ("personalized", "none")
+    assert catalog.action_feature_names["workout"] == (
+        "bias",
+        "tag_recommends_item",
+        "tag_strategy_none",
+        "tag_strategy_personalized",
+        "id_personalized",
+        "id_none",
+    )
+    assert "tag_offer_type_discount" in catalog.action_feature_names["offer"]
+
+
 def test_customers_without_an_eligible_channel_are_skipped(catalog, config, audience) -> None:  # type: ignore[no-untyped-def]
     for column in audience.flags.values():
         column[:3] = False

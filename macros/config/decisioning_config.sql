@@ -35,6 +35,17 @@
   cast('{{ decisioning_config()["as_of"] }}' as date)
 {%- endmacro %}
 
+{#- How long after the send a reward stays pending: the attribution window or the longest
+    goal window (reward.goals' within_days), whichever is longer (Config.reward_window_hours). -#}
+{% macro reward_window_hours() %}
+  {%- set reward = decisioning_config()['reward'] -%}
+  {%- set hours = [reward['attribution_window_hours']] -%}
+  {%- for goal in reward['goals'] -%}
+    {%- do hours.append(goal['within_days'] * 24) -%}
+  {%- endfor -%}
+  {{ return(hours | max) }}
+{% endmacro %}
+
 {#- Every decided field: channel, send slot, then the configured message fields. -#}
 {% macro decision_fields() %}
   {{ return(['channel', 'send_slot'] + decisioning_config()['message_fields']) }}
@@ -64,6 +75,10 @@
   {%- for attribute in features['numeric'] -%}
     {%- do names.append('x_' ~ attribute) -%}
   {%- endfor -%}
+  {%- if decisioning_config()['recommendations']['field'] -%}
+    {#- What tells the recommendation strategies apart (customer_features). -#}
+    {%- do names.extend(['x_items_done', 'x_top_category_share']) -%}
+  {%- endif -%}
   {{ return(names) }}
 {% endmacro %}
 

@@ -1,9 +1,12 @@
 -- depends_on: {{ ref('decisioning_config') }}
+-- depends_on: {{ ref('stg_decisioning__catalog_items') }} (read only with recommendations.field)
 {%- set cfg = decisioning_config() %}
 {%- set features = cfg['features'] %}
 {%- set as_of = as_of_timestamp() %}
 {%- set lookback_start = add_hours(as_of, -24 * features['lookback_days']) %}
 {%- set opt_in_classes = ['email', 'push', 'sms'] %}
+{%- set recommendations = cfg['recommendations'] %}
+{%- set recommending = recommendations['field'] is not none %}
 
 with customers as (
     select * from {{ ref('stg_decisioning__customers') }}
@@ -69,6 +72,53 @@ engagement as (
     group by customer_id
 ),
 
+{%- if recommending %}
+
+-- What the customer did with catalog items in the recommender's lookback (the events
+-- recommendations.events names, else any with an item): how many distinct items, and
+-- how concentrated on one category.
+item_events as (
+    select
+        product_events.customer_id,
+        product_events.item_id,
+        items.category
+    from product_events
+    inner join {{ ref('stg_decisioning__catalog_items') }} as items
+        on items.item_id = product_events.item_id
+    where product_events.occurred_at >= {{ add_hours(as_of, -24 * recommendations['lookback_days']) }}
+    {%- if recommendations['events'] %}
+        and product_events.event_name in ('{{ recommendations["events"] | join("', '") }}')
+    {%- endif %}
+),
+
+category_events as (
+    select
+        customer_id,
+        category,
+        count(*) as events
+    from item_events
+    group by customer_id, category
+),
+
+item_activity as (
+    select
+        items_done.customer_id,
+        items_done.items_done,
+        categories.item_events,
+        categories.top_category_events
+    from (
+        select customer_id, count(distinct item_id) as items_done
+        from item_events
+        group by customer_id
+    ) as items_done
+    inner join (
+        select customer_id, sum(events) as item_events, max(events) as top_category_events
+        from category_events
+        group by customer_id
+    ) as categories on items_done.customer_id = categories.customer_id
+),
+{%- endif %}
+
 joined as (
     select
         customers.*,
@@ -84,9 +134,17 @@ joined as (
         coalesce(engagement.{{ class }}_clicks, 0) as {{ class }}_clicks,
         coalesce(engagement.{{ class }}_unsubscribed, 0) = 1 as {{ class }}_unsubscribed{{ ',' if not loop.last }}
         {%- endfor %}
+        {%- if recommending %},
+        coalesce(item_activity.items_done, 0) as items_done,
+        coalesce(item_activity.item_events, 0) as item_events,
+        coalesce(item_activity.top_category_events, 0) as top_category_events
+        {%- endif %}
     from customers
     left join activity on customers.customer_id = activity.customer_id
     left join engagement on customers.customer_id = engagement.customer_id
+    {%- if recommending %}
+    left join item_activity on customers.customer_id = item_activity.customer_id
+    {%- endif %}
 ),
 
 final as (
@@ -124,6 +182,13 @@ final as (
             0.0
         ) as x_{{ attribute }},
         {%- endfor %}
+        {%- if recommending %}
+        ln(1 + items_done) as x_items_done,
+        case
+            when item_events > 0 then cast(top_category_events as double) / item_events
+            else 0.0
+        end as x_top_category_share,
+        {%- endif %}
         {{ as_of_date() }} as as_of
     from joined
 )

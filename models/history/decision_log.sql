@@ -1,7 +1,8 @@
-{{ config(unique_key='decision_id', incremental_strategy='append', on_schema_change='append_new_columns') }}
+{{ config(unique_key='decision_id', incremental_strategy='append', on_schema_change='append_new_columns', contract={'enforced': decision_contract_enforced()}) }}
 -- Every decision ever made, append-only. A rerun of the same as_of adds nothing; neither
 -- --full-refresh nor a rebuild of upstream models removes history. Skipped customers are
--- in decision_skips instead.
+-- in decision_skips instead. The contract (history.yml) holds while the message fields are
+-- those it lists (macros/contracts.sql).
 
 with decisions as (
     select * from {{ ref('decisions') }}

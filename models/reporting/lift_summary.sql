@@ -1,6 +1,6 @@
 -- Lift per campaign, comparison and metric over every finalized decision: lift_daily's
 -- 'to_date' row at the campaign's last finalized decision date, plus the decisions of the
--- two groups still pending (attribution window open). A comparison has a row as soon as
+-- two groups still pending (reward window open). A comparison has a row as soon as
 -- both groups have a logged decision; until both have finalized ones its statistics are
 -- null and its counts 0 (the first days of a campaign).
 

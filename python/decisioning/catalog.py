@@ -46,7 +46,9 @@ class Catalog:
     ) -> Catalog:
         """Build from the ``action_catalog`` model (field, value_id, content, tags,
         semantic_tags, opt_in_column, is_active, value_position: the values' order, else the
-        rows'). ``send_nothing`` adds the channel value ``none``."""
+        rows'; optional is_recommendation: the values are recommendation strategies, whose
+        action features use their labels only, not tags of their content). ``send_nothing``
+        adds the channel value ``none``."""
         if "value_position" in frame:
             frame = frame.sort_values("value_position", kind="stable")
         active = frame[frame["is_active"].astype(bool)]
@@ -85,11 +87,16 @@ class Catalog:
         )
         if send_nothing and "channel" in values:
             values["channel"] += (SEND_NOTHING,)
+        strategies = set()
+        if "is_recommendation" in active:
+            marked = active["is_recommendation"].fillna(False).astype(bool)
+            strategies = set(active.loc[marked, "field"])
         features, names = {}, {}
         for field, ids in values.items():
             rows = active[active["field"] == field]
             rows = rows.set_index(rows["value_id"].astype(str))
-            tags = {v: _tags(rows, v) if field not in FIXED_FIELDS else set() for v in ids}
+            plain = field in strategies
+            tags = {v: _tags(rows, v, plain) if field not in FIXED_FIELDS else set() for v in ids}
             features[field], names[field] = action_features(ids, tags)
         return cls(values, opt_in, features, names)
 
@@ -134,13 +141,15 @@ def action_features(
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True), names
 
 
-def _tags(rows: pd.DataFrame, value_id: str) -> set[str]:
+def _tags(rows: pd.DataFrame, value_id: str, labels_only: bool = False) -> set[str]:
     """A value's schema tags (stored by ``decisioning tag``, else the rules') plus its
-    catalog labels (``tags`` column)."""
+    catalog labels (``tags`` column); only the labels when ``labels_only``."""
     if value_id not in rows.index:
         return set()
     row = rows.loc[value_id]
     content, labels, stored = (row.get(c) for c in ("content", "tags", "semantic_tags"))
+    if labels_only:
+        return label_tags(labels if isinstance(labels, str) else None)
     return feature_tags(
         content if isinstance(content, str) else None, stored if isinstance(stored, str) else None
     ) | label_tags(labels if isinstance(labels, str) else None)

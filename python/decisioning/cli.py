@@ -52,6 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0,
         help="first load this many days of the previous system's decisions (default 0)",
     )
+    demo.add_argument(
+        "--recommendations",
+        action="store_true",
+        help="add the app's workout catalog and a message field recommending a workout, "
+        "whose strategy (personalized, popular, new in category, none) the policy learns",
+    )
 
     build = commands.add_parser("build", help="one turn of the loop: validate settings, dbt build")
     build.add_argument(
@@ -174,6 +180,7 @@ def _run(args: argparse.Namespace) -> int:
         overrides=overrides,
         project=project,
         history_days=args.history_days,
+        recommendations=args.recommendations,
     )
     summary(result)
     return 0

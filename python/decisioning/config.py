@@ -68,6 +68,7 @@ DEFAULTS: dict[str, Any] = {
         "attribution_window_hours": 72,
         "weights": {"open": 0.1, "click": 0.3, "conversion": 1.0, "unsubscribe": -0.5},
         "conversion_events": [],
+        "goals": [],
     },
     "policy": {
         "algorithm": "thompson_sampling",
@@ -341,6 +342,23 @@ class AutotuneConfig:
     max_characters: dict[str, int]
 
 
+@dataclass(frozen=True)
+class Goal:
+    """A behavioural goal in the reward: 1 when the customer has at least ``at_least``
+    product events named ``event`` in ``[send, send + within_days days)``, else 0; the
+    reward adds ``weight`` times it (rewards column ``goal_<name>``)."""
+
+    name: str
+    event: str
+    at_least: int
+    within_days: int
+    weight: float
+
+    @property
+    def window_hours(self) -> float:
+        return 24.0 * self.within_days
+
+
 BUILT_IN_POLICIES = (
     "logged",
     "current",
@@ -369,7 +387,14 @@ class Config:
     autotune: AutotuneConfig
     reward_weights: dict[str, float]
     attribution_window_hours: float
+    reward_goals: tuple[Goal, ...]
     raw: dict[str, Any]
+
+    @property
+    def reward_window_hours(self) -> float:
+        """How long after the send a reward stays pending: the attribution window or the
+        longest goal window, whichever is longer."""
+        return max([self.attribution_window_hours, *(g.window_hours for g in self.reward_goals)])
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -427,11 +452,14 @@ def load_config(
         history=_history(raw["history"]),
         recommendations=_recommendations(raw),
         llm=_llm(raw["llm"]),
-        autotune=_autotune(raw["autotune"], tuple(raw["message_fields"])),
+        autotune=_autotune(
+            raw["autotune"], tuple(raw["message_fields"]), raw["recommendations"]["field"]
+        ),
         reward_weights=_weights(raw["reward"]["weights"]),
         attribution_window_hours=_positive(
             raw["reward"]["attribution_window_hours"], "reward.attribution_window_hours"
         ),
+        reward_goals=_goals(raw["reward"]["goals"]),
         raw=_validated_rest(raw),
     )
 
@@ -809,13 +837,24 @@ def _llm(c: Mapping[str, Any]) -> LLMConfig:
     )
 
 
-def _autotune(a: Mapping[str, Any], message_fields: tuple[str, ...]) -> AutotuneConfig:
-    fields = tuple(a["fields"]) or message_fields
+def _autotune(
+    a: Mapping[str, Any], message_fields: tuple[str, ...], recommendation: str | None = None
+) -> AutotuneConfig:
+    """The recommendation field's values are strategies, not texts: Auto-Tune never writes
+    for it (left out of the default fields, refused in ``autotune.fields``)."""
+    texts = tuple(f for f in message_fields if f != recommendation)
+    fields = tuple(a["fields"]) or texts
+    if recommendation is not None and recommendation in fields:
+        raise ConfigError(
+            f"decisioning.autotune.fields: {recommendation!r} is the recommendation field "
+            "(recommendations.field); its values are strategies, not texts Auto-Tune could "
+            f"write. Choose from: {', '.join(texts)} (or leave empty for all)."
+        )
     unknown = [f for f in fields if f not in message_fields]
     if unknown:
         raise ConfigError(
             f"decisioning.autotune.fields: {unknown} are not message fields. "
-            f"Choose from: {', '.join(message_fields)} (or leave empty for all)."
+            f"Choose from: {', '.join(texts)} (or leave empty for all)."
         )
     p = a["plateau"]
     limits = a["max_characters"]
@@ -862,6 +901,51 @@ def _weights(weights: Mapping[str, Any]) -> dict[str, float]:
                 f"decisioning.reward.weights.{name}: expected a number, got {value!r}."
             )
     return {c: float(weights.get(c, 0.0)) for c in REWARD_COMPONENTS}
+
+
+GOAL_EXAMPLE = (
+    "{name: two_workouts, event: workout_completed, at_least: 2, within_days: 7, weight: 1.0}"
+)
+
+
+def _goals(value: list[Any]) -> tuple[Goal, ...]:
+    goals: list[Goal] = []
+    for i, item in enumerate(value):
+        where = f"reward.goals[{i}]"
+        keys = ("name", "event", "at_least", "within_days", "weight")
+        goal = _settings(item, where, dict.fromkeys(keys), GOAL_EXAMPLE)
+        missing = [k for k in keys if goal[k] is None]
+        if missing:
+            raise ConfigError(
+                f"decisioning.{where}: missing {', '.join(missing)}; a goal is like {GOAL_EXAMPLE}."
+            )
+        name = _identifier(goal["name"], f"{where}.name")
+        if name in REWARD_COMPONENTS or name in {g.name for g in goals}:
+            raise ConfigError(
+                f"decisioning.{where}.name: {name!r} is taken (reward components: "
+                f"{', '.join(REWARD_COMPONENTS)}; goal names are unique); choose another name."
+            )
+        event = goal["event"]
+        if not isinstance(event, str) or not event.strip():
+            raise ConfigError(
+                f"decisioning.{where}.event: name a product event (event_name), e.g. "
+                f"workout_completed; got {event!r}."
+            )
+        weight = goal["weight"]
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise ConfigError(
+                f"decisioning.{where}.weight: expected a number (reward units), got {weight!r}."
+            )
+        goals.append(
+            Goal(
+                name=name,
+                event=event,
+                at_least=_whole(goal["at_least"], f"{where}.at_least"),
+                within_days=_whole(goal["within_days"], f"{where}.within_days"),
+                weight=float(weight),
+            )
+        )
+    return tuple(goals)
 
 
 def _validated_rest(raw: dict[str, Any]) -> dict[str, Any]:

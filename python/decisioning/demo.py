@@ -3,7 +3,9 @@
 Each day: ``dbt build`` with that day as ``as_of``; the simulated customers respond to
 ``decisions_to_sync``; their message and product events are appended to the sources. The
 catalog is tagged first (``decisioning tag``); with ``llm.enabled``, Auto-Tune runs after
-every day's responses and its approved variants join the next day's catalog.
+every day's responses and its approved variants join the next day's catalog. With
+``recommendations``, the app's workout catalog is a source too, workouts carry their item,
+and a fourth message field, ``workout``, recommends one: the policy chooses its strategy.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,8 @@ from decisioning.world import ACTION_VALUES, SEND_SLOTS, NewVariant, World, gene
 
 MARKER_TABLE = "raw.demo_world"
 FIELDS = ("channel", "send_slot", "subject_line", "greeting", "offer")
+RECOMMENDATION_FIELD = "workout"
+"""The demo's recommendation field (``run_demo(recommendations=True)``)."""
 NO_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
 DAILY_ONLY = ("--exclude", "path:models/reporting", *NO_UNIT_TESTS)
 
@@ -43,6 +48,7 @@ class DemoResult:
     skips: pd.DataFrame
     candidates: pd.DataFrame
     database: Path
+    recommendations: pd.DataFrame = dataclass_field(default_factory=pd.DataFrame)
 
 
 def run_demo(
@@ -55,13 +61,17 @@ def run_demo(
     progress: bool = True,
     new_variants: tuple[NewVariant, ...] = (),
     history_days: int = 0,
+    recommendations: bool = False,
 ) -> DemoResult:
     """Simulate ``days`` turns of the loop on a fresh demo database; return what happened.
 
     ``new_variants``: how the simulated customers take to variants Auto-Tune may write
     (others behave like an average variant of their field). ``history_days``: first load
     that many days of the previous system's decisions (``simulate_history``, a tenth of the
-    customers a day) as ``historical_decisions``, to warm-start and evaluate before launch."""
+    customers a day) as ``historical_decisions``, to warm-start and evaluate before launch.
+    ``recommendations``: the world's workout catalog and item preferences
+    (``World.with_recommendations``), loaded as ``raw.catalog_items``, and the message field
+    ``workout`` whose strategy the policy chooses (``recommendation_settings``)."""
     from decisioning.llm_steps import autotune, tag_catalog
 
     project = project or Project.open()
@@ -69,9 +79,13 @@ def run_demo(
     if history_days:
         history_source = {"historical_decisions": {"table": "historical_decisions"}}
         settings = merge_settings(settings, {"sources": history_source})
+    if recommendations:
+        fields = project.config(settings).message_fields
+        settings = merge_settings(settings, recommendation_settings(fields))
     config = project.config(settings)
     world = generate_world(n_customers=customers, seed=seed, start=start)
     world = world.with_variants(*new_variants) if new_variants else world
+    world = world.with_recommendations(RECOMMENDATION_FIELD) if recommendations else world
     create_sources(project.database, world, seed)
     if history_days:
         window = config.attribution_window_hours
@@ -88,7 +102,9 @@ def run_demo(
         )
         simulate_day(project.database, world, as_of, config.attribution_window_hours)
         decided = _decided(project.database, as_of, config)
-        daily.append(_truth(world, decided, as_of, config, _message_values(project.database)))
+        items = _strategy_items(project.database, config)
+        values = _message_values(project.database)
+        daily.append(_truth(world, decided, as_of, config, values, items))
         if config.llm.enabled and not last:
             autotune(project, project.config({**settings, "as_of": as_of.isoformat()}), stage=False)
     with duckdb.connect(str(project.database)) as con:
@@ -98,8 +114,8 @@ def run_demo(
             "where is_final and decision_group <> 'historical' group by all order by all"
         ).df()
         traffic = con.sql(
-            "select log.decision_date, log.channel, log.send_slot, log.subject_line, "
-            "log.greeting, log.offer, rewards.reward "
+            f"select log.decision_date, {', '.join(f'log.{f}' for f in config.fields)}, "
+            "log.customer_id, rewards.reward "
             "from main.decision_log as log "
             "left join main.rewards on rewards.decision_id = log.decision_id "
             "where log.decision_group = 'policy'"
@@ -112,7 +128,53 @@ def run_demo(
             "select created_on, variant_id, status, content, rejection_reason "
             "from main.variant_candidates order by created_at, variant_id"
         ).df()
-    return DemoResult(pd.DataFrame(daily), rewards, traffic, skips, candidates, project.database)
+    strategies = recommendation_traffic(world, traffic) if recommendations else pd.DataFrame()
+    traffic = traffic.drop(columns="customer_id")
+    return DemoResult(
+        pd.DataFrame(daily), rewards, traffic, skips, candidates, project.database, strategies
+    )
+
+
+def recommendation_settings(message_fields: tuple[str, ...]) -> dict[str, Any]:
+    """The settings the demo adds for recommendations: the field ``workout`` (its strategies
+    the defaults'), the catalog source, the events that do an item, and no recommendation
+    for business as usual."""
+    return {
+        "message_fields": [*(f for f in message_fields if f != RECOMMENDATION_FIELD)]
+        + [RECOMMENDATION_FIELD],
+        "recommendations": {"field": RECOMMENDATION_FIELD, "events": ["workout_completed"]},
+        "sources": {"catalog_items": {"table": "catalog_items"}},
+        "holdout": {"default_action": {RECOMMENDATION_FIELD: "none"}},
+    }
+
+
+def recommendation_traffic(world: World, traffic: pd.DataFrame) -> pd.DataFrame:
+    """The policy's recommendation strategies by the world's hidden segment (focused or
+    explorer): decisions, traffic share on the first and last 3 days, measured reward."""
+    column = world.recommendation_field
+    frame = traffic[traffic[column].notna()] if column in traffic else traffic.iloc[:0]
+    if frame.empty or column is None:
+        return pd.DataFrame()
+    focused = world.item_preferences(frame["customer_id"].to_numpy())["focused"].to_numpy()
+    frame = frame.assign(segment=np.where(focused, "focused", "explorer"))
+    dates = sorted(frame["decision_date"].unique())
+    rows = []
+    for segment, group in frame.groupby("segment"):
+        first = group[group["decision_date"].isin(dates[:3])]
+        last = group[group["decision_date"].isin(dates[-3:])]
+        for strategy, chosen in group.groupby(column):
+            rows.append(
+                {
+                    "segment": segment,
+                    "strategy": strategy,
+                    "decisions": len(chosen),
+                    "traffic_first": (first[column] == strategy).mean(),
+                    "traffic_last": (last[column] == strategy).mean(),
+                    "rewards": int(chosen["reward"].notna().sum()),
+                    "mean_reward": chosen["reward"].mean(),
+                }
+            )
+    return pd.DataFrame(rows).sort_values(["segment", "strategy"], ignore_index=True)
 
 
 def _progress(items: range, enabled: bool, label: str) -> Any:
@@ -140,7 +202,9 @@ def create_sources(database: Path, world: World, seed: int) -> None:
         Path(f"{database}.wal").unlink(missing_ok=True)
     with duckdb.connect(str(database)) as con:
         con.execute("create schema raw")
+        catalog = {"catalog_items": world.catalog_items()} if world.items is not None else {}
         for name, frame in {
+            **catalog,
             "customers": world.customers,
             "product_events": world.history(),
             "suppressions": demo_suppressions(world, seed),
@@ -350,14 +414,32 @@ def _apply_unsubscribes(con: duckdb.DuckDBPyConnection, unsubscribed: pd.DataFra
 
 
 def _decided(database: Path, as_of: dt.date, config: Config) -> pd.DataFrame:
-    """Today's logged decisions, sending nothing included (channel "" for the simulator)."""
+    """Today's logged decisions, sending nothing included (channel "" for the simulator),
+    with the recommended item (``<field>_item_id`` from ``decisions_to_sync``) if any."""
+    item = config.recommendations.field
+    extra = f", sync.{item}_item_id" if item else ""
     with duckdb.connect(str(database)) as con:
         decided = con.execute(
-            "select * from main.decision_log where decision_date = ? and campaign_id = ?",
+            f"select log.*{extra} from main.decision_log as log "
+            "left join main.decisions_to_sync as sync on sync.decision_id = log.decision_id "
+            "where log.decision_date = ? and log.campaign_id = ?",
             [as_of, config.campaign_id],
         ).df()
     decided["channel"] = decided["channel"].replace({SEND_NOTHING: ""})
     return decided
+
+
+def _strategy_items(database: Path, config: Config) -> pd.DataFrame | None:
+    """Today's item per customer and recommendation strategy (customer_id, strategy,
+    item_id), when recommending."""
+    if not config.recommendations.field:
+        return None
+    with duckdb.connect(str(database)) as con:
+        items: pd.DataFrame = con.sql(
+            "select customer_id, strategy, item_id from main.customer_strategy_items "
+            "where item_id is not null"
+        ).df()
+    return items
 
 
 def _message_values(database: Path) -> dict[str, list[str]]:
@@ -376,10 +458,12 @@ def _truth(
     as_of: dt.date,
     config: Config,
     values: dict[str, list[str]] | None = None,
+    strategy_items: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The simulator's expected reward of today's decisions, by group, and of the oracle
     (which may also send nothing when the campaign allows it) choosing among ``values``
-    (the day's message variants, Auto-Tune's included)."""
+    (the day's message variants, Auto-Tune's included) and, when recommending, among the
+    customer's ``strategy_items`` (or none) for the oracle's message."""
     row: dict[str, Any] = {"as_of": as_of, "decisions": len(sent)}
     truth: dict[str, Any] = {
         "weights": config.reward_weights,
@@ -392,6 +476,9 @@ def _truth(
             row[f"{group}_expected_reward"] = row[f"{group}_expected_reward_sd"] = np.nan
             continue
         actions = {f: frame[f"{f}_id" if f"{f}_id" in frame else f].to_numpy() for f in FIELDS}
+        item = f"{world.recommendation_field}_item_id"
+        if item in frame:
+            actions[item] = frame[item].to_numpy()
         ids, send_at = frame["customer_id"].to_numpy(), frame["send_at_utc"].to_numpy()
         expected = world.expected_reward(ids, actions, **truth, send_at=send_at)
         row[f"{group}_expected_reward"] = float(np.mean(expected))
@@ -399,6 +486,14 @@ def _truth(
         if group == "policy":
             oracle = world.oracle_actions(ids, None, **truth, send_at=send_at, values=values)
             best = world.expected_reward(ids, oracle, **truth, send_at=send_at)
+            if strategy_items is not None and world.recommendation_field:
+                offered = strategy_items.pivot_table(
+                    index="customer_id", columns="strategy", values="item_id", aggfunc="first"
+                ).reindex(pd.Index(ids))
+                for strategy in offered.columns:
+                    recommended = {**oracle, item: offered[strategy].to_numpy(dtype=object)}
+                    reward = world.expected_reward(ids, recommended, **truth, send_at=send_at)
+                    best = np.maximum(best, reward)
             if config.policy.send_nothing:
                 nothing = {f: np.full(len(ids), "" if f == "channel" else None) for f in FIELDS}
                 organic = world.expected_reward(ids, nothing, **truth, send_at=send_at)
@@ -430,6 +525,7 @@ def summary(result: DemoResult, print_line: Callable[[str], None] = print) -> No
         print_line("\nMeasured reward in the warehouse (finalized windows, table `rewards`):")
         print_line(measured.round(3).to_string())
     _traffic_summary(result.traffic, print_line)
+    _recommendation_summary(result.recommendations, print_line)
     if not result.candidates.empty:
         print_line("\nVariants Auto-Tune wrote (table variant_candidates):")
         print_line(result.candidates.to_string(index=False))
@@ -452,7 +548,7 @@ def _traffic_summary(traffic: pd.DataFrame, print_line: Callable[[str], None]) -
         "\nTraffic share of each field's best and worst value (measured reward), "
         "first 3 days -> last 3 days:"
     )
-    for field in FIELDS:
+    for field in (c for c in traffic.columns if c not in ("decision_date", "reward")):
         measured = traffic.groupby(field)["reward"].mean().dropna().sort_values()
         for label, value in (("best", measured.index[-1]), ("worst", measured.index[0])):
             before = (first[field] == value).mean()
@@ -461,3 +557,19 @@ def _traffic_summary(traffic: pd.DataFrame, print_line: Callable[[str], None]) -
                 f"  {field:<13} {label:<5} {value:<15} reward {measured[value]:.3f}  "
                 f"traffic {before:4.0%} -> {after:4.0%}"
             )
+
+
+def _recommendation_summary(strategies: pd.DataFrame, print_line: Callable[[str], None]) -> None:
+    """The recommendation strategies' traffic and reward in each hidden segment."""
+    if strategies.empty:
+        return
+    print_line(
+        f"\nRecommendation strategies ({RECOMMENDATION_FIELD}) by the simulator's hidden segment "
+        "(focused: most workouts in one category; explorer: by popularity), policy traffic "
+        "first 3 days -> last 3 days, measured reward:"
+    )
+    for row in strategies.itertuples():
+        print_line(
+            f"  {row.segment:<9} {row.strategy:<16} traffic {row.traffic_first:4.0%} -> "
+            f"{row.traffic_last:4.0%}  reward {row.mean_reward:.3f} ({row.rewards:,} rewards)"
+        )

@@ -263,7 +263,11 @@ def check_guardrails(config: Config, catalog: Catalog) -> None:
                 f"an active channel. Active: {', '.join(channels)}."
             )
     for i, budget in enumerate(guardrails.budgets):
-        values = [v for v in catalog.values[budget.field] if v != SEND_NOTHING]
+        values = [
+            v
+            for v in catalog.values[budget.field]
+            if budget.field != "channel" or v != SEND_NOTHING
+        ]  # a recommendation field's "none" is an ordinary value
         if budget.value not in values:
             raise ConfigError(
                 f"decisioning.guardrails.budgets[{i}].value: {budget.value!r} is not an active "

@@ -45,6 +45,7 @@ CHARTS = (
     "policy_evaluation",
     "history_evaluation",
     "guardrail_skips",
+    "recommendations",
 )
 GROUP_COLORS = {"policy": "#2563eb", "business_as_usual": "#d97706", "holdout": "#6b7280"}
 GROUP_LABELS = {
@@ -83,7 +84,7 @@ HISTORY_HINT = (
     'set decisioning.sources.historical_decisions.table (README, "Bring your own history")'
 )
 FIELD_ORDER = ("channel", "send_slot", "subject_line", "greeting", "offer")
-NO_REWARDS = "No finalized rewards yet: attribution windows are still open."
+NO_REWARDS = "No finalized rewards yet: reward windows (attribution, goals) are still open."
 STYLE: dict[str, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "decisioning-report",
@@ -127,6 +128,8 @@ class ReportData:
     variants: pd.DataFrame
     evaluation: pd.DataFrame
     skips: pd.DataFrame
+    recommendation_quality: pd.DataFrame
+    strategies: pd.DataFrame
 
 
 # Loading ------------------------------------------------------------------------------
@@ -165,6 +168,14 @@ _QUERIES = {
         select decision_date, reason, count(*) as skips
         from main.decision_skips where campaign_id = $campaign
         group by decision_date, reason order by decision_date, reason""",
+    "recommendation_quality": """
+        select method, k, customers, test_items, hit_rate, hit_rate_ci_low, hit_rate_ci_high,
+            recall, trained_to, evaluated_to
+        from main.recommendation_quality where customers > 0 order by method, k""",
+    "strategies": """
+        select strategy, customer_kind, decisions, mean_reward, ci_low, ci_high
+        from main.recommendation_strategy_performance where campaign_id = $campaign
+        order by customer_kind, strategy""",
 }
 
 
@@ -202,7 +213,8 @@ def load(database: Path, campaign: str | None = None, default: str | None = None
         chosen = resolve_campaign(present, campaign, default)
         try:
             frames = {
-                key: con.execute(sql, {"campaign": chosen}).df() for key, sql in _QUERIES.items()
+                key: con.execute(sql, {"campaign": chosen} if "$campaign" in sql else {}).df()
+                for key, sql in _QUERIES.items()
             }
         except duckdb.Error as error:
             raise ReportError(
@@ -656,6 +668,48 @@ def skips_chart(skips: pd.DataFrame) -> str:
     return to_svg(figure)
 
 
+def recommendations_chart(quality: pd.DataFrame, strategies: pd.DataFrame) -> str:
+    """Left: the recommender's hit rate at k against the popularity baseline (95% CI), on
+    the held-out last days. Right: mean reward per strategy and kind of customer (95% CI)."""
+    if quality.empty and strategies.empty:
+        return empty_chart("No recommendations: set recommendations.field and the catalog.")
+    figure = _figure(10.0, 3.4)
+    left, right = figure.subplots(1, 2, width_ratios=[2, 3])
+    methods = sorted(quality["method"].unique()) if not quality.empty else []
+    ks = sorted(quality["k"].unique()) if not quality.empty else []
+    width = 0.8 / max(len(methods), 1)
+    for i, (method, color) in enumerate(zip(methods, _palette(len(methods)), strict=True)):
+        rows = quality[quality["method"] == method].set_index("k").reindex(ks)
+        x = np.arange(len(ks)) + (i - (len(methods) - 1) / 2) * width
+        errors = [
+            rows["hit_rate"] - rows["hit_rate_ci_low"],
+            rows["hit_rate_ci_high"] - rows["hit_rate"],
+        ]
+        left.bar(x, rows["hit_rate"], width, color=color, label=_legend_label(method))
+        left.errorbar(x, rows["hit_rate"], yerr=errors, fmt="none", ecolor="#111827", capsize=2)
+    left.set_xticks(np.arange(len(ks)), [f"top {k}" for k in ks])
+    left.set_ylabel("Hit rate (held-out days)")
+    left.yaxis.set_major_formatter(_percent_formatter())
+    left.set_title("Recommender against popularity")
+    if methods:
+        left.legend(loc="upper left")
+    kinds = sorted(strategies["customer_kind"].unique()) if not strategies.empty else []
+    names = list(dict.fromkeys(strategies["strategy"])) if not strategies.empty else []
+    width = 0.8 / max(len(names), 1)
+    for i, (name, color) in enumerate(zip(names, _palette(len(names)), strict=True)):
+        rows = strategies[strategies["strategy"] == name].set_index("customer_kind").reindex(kinds)
+        x = np.arange(len(kinds)) + (i - (len(names) - 1) / 2) * width
+        errors = [rows["mean_reward"] - rows["ci_low"], rows["ci_high"] - rows["mean_reward"]]
+        right.bar(x, rows["mean_reward"], width, color=color, label=_legend_label(name))
+        right.errorbar(x, rows["mean_reward"], yerr=errors, fmt="none", ecolor="#111827", capsize=2)
+    right.set_xticks(np.arange(len(kinds)), kinds)
+    right.set_ylabel("Mean reward per decision")
+    right.set_title("Reward by recommendation strategy and customer")
+    if names:
+        right.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return to_svg(figure)
+
+
 # HTML ---------------------------------------------------------------------------------
 
 CSS = """
@@ -801,7 +855,7 @@ def _lift_card(summary: pd.DataFrame, treatment: str, control: str, label: str, 
             "yet.</p></div>"
         )
     row = rows.iloc[0]
-    pending = f"{_int(row['pending_decisions'])} decisions pending (attribution window open)."
+    pending = f"{_int(row['pending_decisions'])} decisions pending (reward window open)."
     if pd.isna(row["lift"]):
         return (
             f'<div class="card" style="border-color:{color}"><h3>{_e(label)}</h3>'
@@ -1337,6 +1391,46 @@ def _skips_section(data: ReportData) -> str:
     return _section(8, "guardrail-skips", "Guardrail skips", body)
 
 
+def _recommendations_section(data: ReportData) -> str:
+    quality, strategies = data.recommendation_quality, data.strategies
+    parts = []
+    if not quality.empty:
+        top = quality[quality["k"] == quality["k"].max()].set_index("method")
+        if {"co_occurrence", "popularity"} <= set(top.index):
+            k = int(quality["k"].max())
+            parts.append(
+                f"On the days after {_date(quality['trained_to'].min())}, held out, "
+                f"{_pct(top.loc['co_occurrence', 'hit_rate'])} of "
+                f"{_int(top.loc['co_occurrence', 'customers'])} customers did an item among "
+                f"their top {k} recommendations, against "
+                f"{_pct(top.loc['popularity', 'hit_rate'])} for the {k} most popular items."
+            )
+    if not strategies.empty:
+        best = strategies.sort_values("mean_reward").groupby("customer_kind").tail(1)
+        parts.append(
+            "Best strategy so far: "
+            + "; ".join(
+                f"{_e(str(row['customer_kind']))}: <b>{_e(str(row['strategy']))}</b> "
+                f"({_num(row['mean_reward'], 3)} per decision)"
+                for row in best.sort_values("customer_kind").to_dict("records")
+            )
+            + "."
+        )
+    body = (
+        "<p>The recommendation field's values are strategies the policy chooses per customer; "
+        "the recommender models pick the item (tables <code>recommendation_quality</code>, "
+        "<code>recommendation_strategy_performance</code>).</p>"
+        + (f"<p>{' '.join(parts)}</p>" if parts else "")
+        + _figure_html(
+            "recommendations",
+            recommendations_chart(quality, strategies),
+            "Bars: hit rate at k (left) and mean reward (right); whiskers: 95% intervals. "
+            "Focused customers did most of their items in one category.",
+        )
+    )
+    return _section(9, "recommendations", "Recommendations", body)
+
+
 _SECTIONS = (
     ("headline", "Headline", _headline_section),
     ("lift-over-time", "Lift over time", _lift_over_time_section),
@@ -1346,6 +1440,7 @@ _SECTIONS = (
     ("policy-evaluation", "Off-policy", _evaluation_section),
     ("history", "History", _history_section),
     ("guardrail-skips", "Skips", _skips_section),
+    ("recommendations", "Recommendations", _recommendations_section),
 )
 
 

@@ -82,6 +82,35 @@ may name a registered variant. Channels and send slots stay fixed (unknown ones 
 ``respond``, ``realized_rewards`` and ``expected_reward`` take any of these values;
 ``oracle_actions``, ``uniform_expected_reward`` and ``best_fixed_action`` choose among the base
 values unless ``values`` lists the message values to choose from.
+
+Recommendations
+---------------
+``World.with_recommendations(field)`` adds a catalog of 30 workouts (``catalog_items()``), 6 in
+each of the 5 ``CATEGORIES``, and hidden item preferences. Workout ``j`` of category ``k_j``
+and rank ``r_j`` in it (``WORKOUTS`` order) has the popularity weight ``w_j = π_k / (H_6 r_j)``,
+``π = (.3, .25, .2, .15, .1)`` over CATEGORIES, ``H_6 = Σ_{r≤6} 1/r``. The first five of a
+category were created 400-520 days before start; the last is new, created 10, 20, ... 50 days
+before start (CATEGORIES order). Customer ``i`` has a favourite category ``c_i ~ π`` and a
+focus ``f_i``: half are focused, ``f_i ~ U(0.7, 0.95)``, the others explorers, ``f_i = 0``.
+Every ``workout_completed`` event (``history``, ``organic_events``, ``respond``) then carries
+an ``item_id``, drawn among the workouts created by then (renormalized) with::
+
+    P(j) ∝ f_i w_j 1[k_j = c_i] / Σ_{l: k_l = c_i} w_l + (1 - f_i) w_j
+
+except that a message-driven conversion of a decision that recommended an item is that item.
+The recommended item ``j`` (the decisions' ``<field>_item_id`` column for ``respond`` and
+``realized_rewards``; ``actions["<field>_item_id"]`` for ``expected_reward``) adds to the
+click logit::
+
+    β_i(j) = f_i (1.2 · 1[k_j = c_i] - 0.3 · 1[k_j ≠ c_i]) - 0.3 (1 - f_i),   β_i(none) = 0
+
+An item of the favourite category helps a focused customer (+0.9 at ``f = 0.8``), another
+hurts a little (-0.3); any item costs an explorer 0.3 (clutter). So recommending from the
+customer's own history helps focused customers and not explorers. ``oracle_actions``,
+``uniform_expected_reward`` and ``best_fixed_action`` leave the recommendation out (``β = 0``).
+Everything this adds draws from its own random streams: customers, events, responses and
+rewards of a world without recommendations are exactly those of the same world before, and
+those of a world with them differ only by the ``item_id`` column and ``β``.
 """
 
 from __future__ import annotations
@@ -176,6 +205,35 @@ _TERMS = {
     "offer": "click_offer",
 }
 
+# Recommendations (see the module docstring): the catalog and the truth of β.
+CATEGORIES = ("strength", "cardio", "yoga", "hiit", "mobility")
+WORKOUTS: dict[str, tuple[str, ...]] = {
+    "strength": (
+        "Full-Body Strength", "Kettlebell Basics", "Upper-Body Builder", "Leg Day Power",
+        "Dumbbell Circuit", "Core Strength Lab",
+    ),
+    "cardio": (
+        "Morning Run Intervals", "Indoor Cycling Climb", "Rowing Endurance", "Stair Sprints",
+        "Jump Rope Cardio", "Dance Cardio Party",
+    ),
+    "yoga": (
+        "Sunrise Flow", "Power Yoga", "Yin for Recovery", "Yoga for Runners", "Vinyasa Basics",
+        "Bedtime Stretch Yoga",
+    ),
+    "hiit": (
+        "20-Minute HIIT Burn", "Tabata Blast", "HIIT and Abs", "Bodyweight HIIT",
+        "Sprint HIIT Ladder", "Low-Impact HIIT",
+    ),
+    "mobility": (
+        "Hip Mobility", "Desk Break Stretch", "Foam Roller Reset", "Shoulder Mobility",
+        "Full-Body Mobility Flow", "Ankle and Knee Care",
+    ),
+}  # fmt: skip
+_CATEGORY_SHARES = np.array([0.3, 0.25, 0.2, 0.15, 0.1])  # π
+_FOCUSED_SHARE, _FOCUS_LOW, _FOCUS_HIGH = 0.5, 0.7, 0.95
+_MATCH, _MISMATCH, _CLUTTER = 1.2, 0.3, 0.3
+_ITEM_STREAM = 7  # random streams [seed, 7, ...]: 0 traits, 1 history, 2 organic, 3 responses
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -267,6 +325,83 @@ class _Truth:
     is_monthly: BoolArray
 
 
+@dataclass(frozen=True)
+class _Items:
+    """The workout catalog and each customer's hidden item preferences (module docstring,
+    "Recommendations")."""
+
+    field: str  # the recommendation field: decisions carry ``<field>_item_id``
+    ids: pa.Array  # item ids, CATEGORIES then WORKOUTS order
+    category: IntArray  # (J,) k_j
+    weight: FloatArray  # (J,) w_j, summing to 1
+    created_day: FloatArray  # (J,) days relative to start
+    favourite: IntArray  # (n,) c_i
+    focus: FloatArray  # (n,) f_i
+
+    def draw(self, rng: np.random.Generator, who: IntArray, when: FloatArray) -> IntArray:
+        """An item per event of customers ``who`` at ``when`` (days relative to start):
+        the favourite category with probability ``f_i``, else any category, by popularity
+        among the items created by then (a draw of a later item is drawn again)."""
+        out = np.empty(len(who), dtype=np.int64)
+        todo = np.arange(len(who))
+        while len(todo):
+            customers = who[todo]
+            favourite = rng.random(len(todo)) < self.focus[customers]
+            category = np.where(favourite, self.favourite[customers], -1)
+            u = rng.random(len(todo))
+            pick = np.empty(len(todo), dtype=np.int64)
+            for k in range(-1, len(CATEGORIES)):
+                rows = np.flatnonzero(category == k)
+                items = np.arange(len(self.weight)) if k < 0 else np.flatnonzero(self.category == k)
+                cumulative = np.cumsum(self.weight[items])
+                at = np.searchsorted(cumulative / cumulative[-1], u[rows], side="right")
+                pick[rows] = items[np.minimum(at, len(items) - 1)]
+            ok = self.created_day[pick] <= when[todo]
+            out[todo[ok]] = pick[ok]
+            todo = todo[~ok]
+        return out
+
+    def logit(self, idx: IntArray, item: IntArray) -> FloatArray:
+        """``β_i(j)`` of recommending item code ``item`` (-1: none) to customers ``idx``."""
+        focus = self.focus[idx]
+        match = self.category[np.maximum(item, 0)] == self.favourite[idx]
+        beta = np.where(match, _MATCH * focus, -_MISMATCH * focus) - _CLUTTER * (1 - focus)
+        return np.asarray(np.where(item >= 0, beta, 0.0))
+
+    def codes(self, values: Any, what: str) -> IntArray:
+        """Item ids to codes, null (or "") to -1; an unknown id raises."""
+        ids = _strings(values)
+        code = np.asarray(pc.fill_null(pc.index_in(ids, value_set=self.ids), -1).to_numpy())
+        missing = pc.fill_null(pc.equal(ids, ""), True).to_numpy(zero_copy_only=False)
+        bad = (code < 0) & ~missing
+        if bad.any():
+            shown = sorted({str(v) for v in ids.filter(pa.array(bad)).to_pylist()})[:3]
+            raise ValueError(f"{what}: unknown item id(s) {shown}; see World.catalog_items()")
+        return code.astype(np.int64)
+
+
+def _make_items(seed: int, n: int, field_name: str) -> _Items:
+    """The catalog (fixed) and the customers' preferences (stream [seed, 7, 0])."""
+    rng = np.random.default_rng([seed, _ITEM_STREAM, 0])
+    per = len(WORKOUTS[CATEGORIES[0]])
+    category = np.repeat(np.arange(len(CATEGORIES)), per)
+    rank = np.tile(np.arange(1, per + 1), len(CATEGORIES))
+    weight = _CATEGORY_SHARES[category] / rank / np.sum(1.0 / np.arange(1, per + 1))
+    old = np.arange(len(category)) - category  # 0..24 over the first five of each category
+    created = np.where(rank < per, -520.0 + 5.0 * old, -10.0 * (category + 1))
+    ids = [f"wo_{k * per + r + 1:02d}" for k in range(len(CATEGORIES)) for r in range(per)]
+    focused = rng.random(n) < _FOCUSED_SHARE
+    return _Items(
+        field=field_name,
+        ids=pa.array(ids, type=pa.string()),
+        category=category.astype(np.int64),
+        weight=weight,
+        created_day=created,
+        favourite=rng.choice(len(CATEGORIES), n, p=_CATEGORY_SHARES).astype(np.int64),
+        focus=np.where(focused, rng.uniform(_FOCUS_LOW, _FOCUS_HIGH, n), 0.0),
+    )
+
+
 @dataclass
 class _Outcomes:
     """What happened to each decision (in decision-id order) and the draws that time it."""
@@ -285,6 +420,8 @@ class _Outcomes:
     unsubscribed: BoolArray
     draws: FloatArray  # (12, n)
     rng: np.random.Generator
+    key: int  # the hash of the decision ids the generators are seeded with
+    items: IntArray | None  # the recommended item's code (-1: none); None: no column
 
 
 @dataclass(eq=False)
@@ -299,6 +436,7 @@ class World:
     _ids: pa.Array = field(repr=False)
     drifts: tuple[AppealDrift, ...] = ()
     variants: tuple[NewVariant, ...] = ()
+    items: _Items | None = field(default=None, repr=False)  # with_recommendations
     # Per field: the known values (ACTION_VALUES, then the registered variants); derived.
     _values: dict[str, tuple[str, ...]] = field(init=False, repr=False)
     _value_sets: dict[str, pa.Array] = field(init=False, repr=False)
@@ -369,6 +507,66 @@ class World:
         )
         return replace(self, _truth=truth, variants=tuple(variants))  # checks the drifts
 
+    def with_recommendations(self, field_name: str = "workout") -> World:
+        """A copy of this world with the workout catalog and item preferences (module
+        docstring, "Recommendations"): its workouts carry an ``item_id`` and ``respond``
+        reads the recommended item from the decisions' ``<field_name>_item_id`` column.
+
+        Customers and every other trait and draw are shared; deterministic given the seed.
+        """
+        if not isinstance(field_name, str) or not field_name or field_name in FIELDS:
+            raise ValueError(
+                f"with_recommendations: {field_name!r} must name the recommendation field, "
+                f"not one of {FIELDS}"
+            )
+        return replace(self, items=_make_items(self.seed, len(self.customers), field_name))
+
+    @property
+    def recommendation_field(self) -> str | None:
+        """The message field whose ``<field>_item_id`` ``respond`` reads, if any."""
+        return self.items.field if self.items is not None else None
+
+    def catalog_items(self) -> pd.DataFrame:
+        """The ``catalog_items`` source: item_id, name, category, active, created_at."""
+        items = self._recommending()
+        created = pd.Timestamp(self.start) + pd.to_timedelta(items.created_day, unit="D")
+        names = [name for category in CATEGORIES for name in WORKOUTS[category]]
+        return pd.DataFrame(
+            {
+                "item_id": pd.array(items.ids.to_pylist(), dtype="str"),
+                "name": pd.array(names, dtype="str"),
+                "category": _text(CATEGORIES, items.category),
+                "active": np.ones(len(names), dtype=bool),
+                "created_at": np.asarray(created, dtype="datetime64[us]"),
+            }
+        )
+
+    def item_preferences(self, customer_ids: pd.Series | np.ndarray) -> pd.DataFrame:
+        """The hidden preferences of these customers: favourite_category, focus (``f_i``)
+        and focused (``f_i > 0``), in input order."""
+        items = self._recommending()
+        idx = self._locate(customer_ids)
+        return pd.DataFrame(
+            {
+                "favourite_category": np.asarray(CATEGORIES, dtype=object)[items.favourite[idx]],
+                "focus": items.focus[idx],
+                "focused": items.focus[idx] > 0,
+            }
+        )
+
+    def recommendation_logit(
+        self, customer_ids: pd.Series | np.ndarray, item_ids: pd.Series | np.ndarray
+    ) -> FloatArray:
+        """``β_i(j)``, the click-logit shift of recommending ``item_ids`` (null: none)."""
+        items = self._recommending()
+        idx = self._locate(customer_ids)
+        return items.logit(idx, items.codes(item_ids, "item_ids"))
+
+    def _recommending(self) -> _Items:
+        if self.items is None:
+            raise ValueError("This world has no item catalog: use world.with_recommendations().")
+        return self.items
+
     # -- product activity ---------------------------------------------------------------
 
     def history(self) -> pd.DataFrame:
@@ -404,7 +602,7 @@ class World:
         who = np.concatenate([p[0] for p in pieces])
         when = np.concatenate([p[1] for p in pieces])
         day = np.clip(np.floor(when), -_HISTORY_DAYS, -1).astype(np.int64)
-        return self._events(rng, who, day)
+        return self._events(rng, who, day, self._item_rng(1))
 
     def organic_events(self, day: dt.date) -> pd.DataFrame:
         """Background product events on ``day`` (00:00-24:00 UTC) from the current rates.
@@ -417,7 +615,8 @@ class World:
         begin = np.maximum(t.created_day, d0)
         mass = np.clip(self._cumulative_rate(d0 + 1.0) - self._cumulative_rate(begin), 0.0, None)
         who = np.repeat(np.arange(len(mass)), rng.poisson(mass))
-        return self._events(rng, who, np.full(len(who), int(d0), dtype=np.int64))
+        days = np.full(len(who), int(d0), dtype=np.int64)
+        return self._events(rng, who, days, self._item_rng(2, day.toordinal()))
 
     # -- responses ----------------------------------------------------------------------
 
@@ -438,7 +637,7 @@ class World:
         """
         n = len(decisions)
         if n == 0:
-            return _empty_response()
+            return _empty_response(self.items is not None)
         out = self._outcomes(decisions, window_hours, organic)
         ids, idx, send, draws = out.ids, out.idx, out.send, out.draws
         minutes = _workout_minutes(out.rng, n)
@@ -474,20 +673,21 @@ class World:
         )
         converted, organic_hit = out.converted, out.organic
         hit = np.concatenate([np.flatnonzero(converted), np.flatnonzero(organic_hit)])
-        product_events = _frame(
-            {
-                "customer_id": (self._ids, idx[hit]),
-                "event_name": (_PRODUCT_EVENTS, np.full(len(hit), 1)),
-                "value": minutes[hit],
-            },
-            np.concatenate(
-                [
-                    send[converted] + _whole_seconds(t_conv[converted]),
-                    send[organic_hit] + _whole_seconds(t_organic[organic_hit]),
-                ]
-            ),
-            tiebreak=np.arange(len(hit)),
+        at = np.concatenate(
+            [
+                send[converted] + _whole_seconds(t_conv[converted]),
+                send[organic_hit] + _whole_seconds(t_organic[organic_hit]),
+            ]
         )
+        columns: dict[str, Any] = {
+            "customer_id": (self._ids, idx[hit]),
+            "event_name": (_PRODUCT_EVENTS, np.full(len(hit), 1)),
+            "value": minutes[hit],
+        }
+        if self.items is not None:
+            items = self._response_items(self.items, out, hit, int(converted.sum()), at)
+            columns["item_id"] = (self.items.ids, items)
+        product_events = _frame(columns, at, tiebreak=np.arange(len(hit)))
         unsub = pd.DataFrame(
             {
                 "customer_id": _text(self._ids, idx[out.unsubscribed]),
@@ -495,6 +695,19 @@ class World:
             }
         )
         return Response(message_events, product_events, unsub)
+
+    def _response_items(
+        self, items: _Items, out: _Outcomes, hit: IntArray, converted: int, at: IntArray
+    ) -> IntArray:
+        """The workouts' items: the recommended one for the first ``converted`` (message-
+        driven) when there is one, else drawn (stream [seed, 7, 3, hash of the ids])."""
+        recommended = out.items[hit] if out.items is not None else np.full(len(hit), -1)
+        chosen = np.where(np.arange(len(hit)) < converted, recommended, -1)
+        rest = np.flatnonzero(chosen < 0)
+        rng = np.random.default_rng([self.seed, _ITEM_STREAM, 3, out.key])
+        when = (at[rest] - _date_us(self.start)) / _US_PER_DAY
+        chosen[rest] = items.draw(rng, out.idx[hit[rest]], when)
+        return np.asarray(chosen, dtype=np.int64)
 
     def realized_rewards(
         self,
@@ -540,14 +753,20 @@ class World:
         ``send_at`` (UTC) places the window for the organic term and is when the drifts are
         evaluated; default ``start`` 00:00. Channel ``""`` (or null) means no message (the
         other fields may then be null): ``w_conversion · P(organic)``. Message values may be
-        new variants, registered or not (module docstring).
+        new variants, registered or not (module docstring). With recommendations,
+        ``actions["<field>_item_id"]`` (optional) is the recommended item (null: none).
         """
         idx = self._locate(customer_ids)
+        items = None
+        if self.items is not None and f"{self.items.field}_item_id" in actions:
+            column = f"{self.items.field}_item_id"
+            items = self.items.codes(actions[column], column)
         prob = self._probabilities(
             idx,
             _action_codes(actions, self._value_sets),
             self._send_times(send_at, len(idx)),
             window_hours,
+            items,
         )
         w = _weights(weights)
         p_open = prob["deliver"] * prob["open_given_delivery"]
@@ -705,10 +924,16 @@ class World:
         if send_at.isna().any():
             raise ValueError("send_at_utc: null, also needed to place a no-message window")
         send = _as_us(send_at)[order]
-        prob = self._probabilities(idx, codes, send, window_hours)
+        items = None
+        if self.items is not None and f"{self.items.field}_item_id" in decisions.columns:
+            column = f"{self.items.field}_item_id"
+            items = self.items.codes(decisions[column], column)[order]
+            items[codes["channel"] < 0] = -1  # nothing sent, nothing recommended
+        prob = self._probabilities(idx, codes, send, window_hours, items)
         joined = pc.binary_join(pa.ListArray.from_arrays([0, n], ids), "\x1f")[0].as_py()
         digest = hashlib.blake2b(joined.encode(), digest_size=8).digest()
-        rng = np.random.default_rng([self.seed, int.from_bytes(digest, "little")])
+        key = int.from_bytes(digest, "little")
+        rng = np.random.default_rng([self.seed, key])
         draws = rng.random((12, n))
         delivered = draws[0] < prob["deliver"]
         opened = delivered & (draws[1] < prob["open_given_delivery"])
@@ -728,6 +953,8 @@ class World:
             unsubscribed=delivered & (draws[5] < prob["unsubscribe"]),
             draws=draws,
             rng=rng,
+            key=key,
+            items=items,
         )
 
     def _locate(self, customer_ids: pd.Series | np.ndarray) -> IntArray:
@@ -826,9 +1053,16 @@ class World:
         return terms
 
     def _probabilities(
-        self, idx: IntArray, codes: Mapping[str, IntArray], send_us: IntArray, window_hours: float
+        self,
+        idx: IntArray,
+        codes: Mapping[str, IntArray],
+        send_us: IntArray,
+        window_hours: float,
+        items: IntArray | None = None,
     ) -> dict[str, FloatArray]:
-        """Per row; a code -1 (none) reads a placeholder that ``deliver = 0`` cancels."""
+        """Per row; a code -1 (none) reads a placeholder that ``deliver = 0`` cancels.
+        ``items``: the recommended item's code per row (-1: none), adding ``β`` to the click
+        logit."""
         t = self._truth
         c, s, sl, o = (codes[f] for f in ("channel", "send_slot", "subject_line", "offer"))
         x = {
@@ -837,10 +1071,13 @@ class World:
         for name, k, shift in self._drift_shifts(send_us) if self.drifts else ():
             hit = codes[name] == k
             x[name][hit] += shift[hit]
+        recommended: FloatArray | float = 0.0
+        if items is not None and self.items is not None:
+            recommended = self.items.logit(idx, items)
         return {
             "deliver": np.where(c >= 0, _DELIVERY[c], 0.0),
             "open_given_delivery": _sigmoid(x["channel"] + x["send_slot"] + x["subject_line"]),
-            "click": _sigmoid(x["greeting"] + x["offer"] + self._coherence[sl, o]),
+            "click": _sigmoid(x["greeting"] + x["offer"] + self._coherence[sl, o] + recommended),
             "conversion": _sigmoid(_gather(t.conv_offer, idx, o, len(OFFERS))),
             "unsubscribe": _sigmoid(t.unsub[idx, c, s]),
             "organic": self._organic(idx, send_us, window_hours),
@@ -887,8 +1124,21 @@ class World:
         p_unsub = w[3] * _DELIVERY[None, :, None] * _sigmoid(t.unsub[idx])
         return w[2] * organic, p_open, q, p_unsub
 
-    def _events(self, rng: np.random.Generator, who: IntArray, day: IntArray) -> pd.DataFrame:
-        """Product events for customers ``who`` on ``day`` (relative to start, UTC days)."""
+    def _item_rng(self, *stream: int) -> np.random.Generator | None:
+        """The generator of a stream of item draws; None without recommendations."""
+        if self.items is None:
+            return None
+        return np.random.default_rng([self.seed, _ITEM_STREAM, *stream])
+
+    def _events(
+        self,
+        rng: np.random.Generator,
+        who: IntArray,
+        day: IntArray,
+        item_rng: np.random.Generator | None = None,
+    ) -> pd.DataFrame:
+        """Product events for customers ``who`` on ``day`` (relative to start, UTC days);
+        with ``item_rng`` (recommendations), workouts draw their item from it."""
         t = self._truth
         local = (t.preferred_hour[who] + rng.normal(0.0, 2.0, len(who))) % 24.0
         offsets = _utc_offsets(
@@ -908,14 +1158,18 @@ class World:
         price = np.where(t.is_monthly[who], PRICES["monthly"], PRICES["annual"])
         minutes = _workout_minutes(rng, len(who))
         value = np.choose(name, [np.zeros(len(who)), minutes, price])
-        return _frame(
-            {
-                "customer_id": (self._ids, who),
-                "event_name": (_PRODUCT_EVENTS, name),
-                "value": value,
-            },
-            at,
-        )
+        columns: dict[str, Any] = {
+            "customer_id": (self._ids, who),
+            "event_name": (_PRODUCT_EVENTS, name),
+            "value": value,
+        }
+        if self.items is not None and item_rng is not None:
+            workout = np.flatnonzero(name == 1)
+            item = np.full(len(who), -1, dtype=np.int64)
+            when = (at[workout] - _date_us(self.start)) / _US_PER_DAY
+            item[workout] = self.items.draw(item_rng, who[workout], when)
+            columns["item_id"] = (self.items.ids, item)
+        return _frame(columns, at)
 
 
 def generate_world(
@@ -1184,12 +1438,14 @@ def _chunks(n: int, size: int = 20_000) -> list[slice]:
 
 
 def _text(labels: Any, codes: Any) -> pd.api.extensions.ExtensionArray:
-    """A ``str`` column of ``labels[codes]``, built in Arrow (fast for millions of rows)."""
+    """A ``str`` column of ``labels[codes]`` (null where a code is negative), built in Arrow
+    (fast for millions of rows)."""
     if not isinstance(labels, pa.Array):
         labels = pa.array(list(labels), type=pa.string())
-    column: pd.api.extensions.ExtensionArray = pd.array(
-        labels.take(pa.array(np.asarray(codes, dtype=np.int64))), dtype="str"
-    )
+    codes = np.asarray(codes, dtype=np.int64)
+    missing = codes < 0  # null
+    indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
+    column: pd.api.extensions.ExtensionArray = pd.array(labels.take(indices), dtype="str")
     return column
 
 
@@ -1218,20 +1474,19 @@ def _frame(
     return pd.DataFrame(data)
 
 
-def _empty_response() -> Response:
+def _empty_response(items: bool = False) -> Response:
     text = pd.Series(dtype="str")
     at = pd.Series(dtype="datetime64[us]")
+    product = {
+        "customer_id": text,
+        "event_name": text,
+        "occurred_at": at,
+        "value": pd.Series(dtype=float),
+    }
     return Response(
         pd.DataFrame(
             {"decision_id": text, "customer_id": text, "event_type": text, "occurred_at": at}
         ),
-        pd.DataFrame(
-            {
-                "customer_id": text,
-                "event_name": text,
-                "occurred_at": at,
-                "value": pd.Series(dtype=float),
-            }
-        ),
+        pd.DataFrame({**product, "item_id": text} if items else product),
         pd.DataFrame({"customer_id": text, "channel": text}),
     )
