@@ -447,3 +447,28 @@ where coalesce(actual.n_rows, 0) != 1 or expected.customer_id is null
 select * from {{ model }} where 1 = 0
 {%- endif %}
 {% endtest %}
+
+{#- Per customer of customer_limits, the items of the ranked list `ranked` (a CTE with
+    item_key and `rank_column`) the customer did not do recently (CTE recent), numbered
+    in list order as `pick`: pick 1 is the strategy's item. Only the first 1 + n_recent of
+    the list can hold it. `join` adds a join between customer_limits and the list and
+    `condition` restricts the list per customer (e.g. to their favourite category). -#}
+{% macro first_items_not_done_recently(ranked, rank_column, join='', condition='true') %}
+    select
+        limits.customer_key,
+        {{ ranked }}.item_key,
+        row_number() over (
+            partition by limits.customer_key order by {{ ranked }}.{{ rank_column }}
+        ) as pick
+    from customer_limits as limits
+    {{ join }}
+    inner join {{ ranked }}
+        on {{ condition }}
+        and {{ ranked }}.{{ rank_column }} <= 1 + limits.n_recent
+    where not exists (
+        select 1
+        from recent
+        where recent.customer_key = limits.customer_key
+            and recent.item_key = {{ ranked }}.item_key
+    )
+{% endmacro %}

@@ -52,21 +52,7 @@ customer_limits as (
 {{ recommendation_popularity_cte('', 'interactions') }},
 
 popular_candidates as (
-    select
-        limits.customer_key,
-        popularity.item_key,
-        row_number() over (
-            partition by limits.customer_key order by popularity.popularity_rank
-        ) as pick
-    from customer_limits as limits
-    inner join popularity
-        on popularity.popularity_rank <= 1 + limits.n_recent
-    where not exists (
-        select 1
-        from recent
-        where recent.customer_key = limits.customer_key
-            and recent.item_key = popularity.item_key
-    )
+    {{- first_items_not_done_recently('popularity', 'popularity_rank') }}
 ),
 {%- endif %}
 {%- if 'new_in_category' in strategies %}
@@ -118,42 +104,17 @@ newest_items as (
 ),
 
 category_candidates as (
-    select
-        limits.customer_key,
-        new_items.item_key,
-        row_number() over (
-            partition by limits.customer_key order by new_items.newness_rank
-        ) as pick
-    from customer_limits as limits
-    inner join favourite_categories as favourite
-        on favourite.customer_key = limits.customer_key
-    inner join new_items
-        on new_items.category = favourite.category
-        and new_items.newness_rank <= 1 + limits.n_recent
-    where not exists (
-        select 1
-        from recent
-        where recent.customer_key = limits.customer_key
-            and recent.item_key = new_items.item_key
-    )
+    {{- first_items_not_done_recently(
+        'new_items',
+        'newness_rank',
+        join='inner join favourite_categories as favourite '
+            ~ 'on favourite.customer_key = limits.customer_key',
+        condition='new_items.category = favourite.category'
+    ) }}
 ),
 
 overall_candidates as (
-    select
-        limits.customer_key,
-        newest_items.item_key,
-        row_number() over (
-            partition by limits.customer_key order by newest_items.newness_rank
-        ) as pick
-    from customer_limits as limits
-    inner join newest_items
-        on newest_items.newness_rank <= 1 + limits.n_recent
-    where not exists (
-        select 1
-        from recent
-        where recent.customer_key = limits.customer_key
-            and recent.item_key = newest_items.item_key
-    )
+    {{- first_items_not_done_recently('newest_items', 'newness_rank') }}
 ),
 
 new_picks as (

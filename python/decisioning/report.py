@@ -675,39 +675,38 @@ def recommendations_chart(quality: pd.DataFrame, strategies: pd.DataFrame) -> st
         return empty_chart("No recommendations: set recommendations.field and the catalog.")
     figure = _figure(10.0, 3.4)
     left, right = figure.subplots(1, 2, width_ratios=[2, 3])
-    methods = sorted(quality["method"].unique()) if not quality.empty else []
-    ks = sorted(quality["k"].unique()) if not quality.empty else []
-    width = 0.8 / max(len(methods), 1)
-    for i, (method, color) in enumerate(zip(methods, _palette(len(methods)), strict=True)):
-        rows = quality[quality["method"] == method].set_index("k").reindex(ks)
-        x = np.arange(len(ks)) + (i - (len(methods) - 1) / 2) * width
-        errors = [
-            rows["hit_rate"] - rows["hit_rate_ci_low"],
-            rows["hit_rate_ci_high"] - rows["hit_rate"],
-        ]
-        left.bar(x, rows["hit_rate"], width, color=color, label=_legend_label(method))
-        left.errorbar(x, rows["hit_rate"], yerr=errors, fmt="none", ecolor="#111827", capsize=2)
-    left.set_xticks(np.arange(len(ks)), [f"top {k}" for k in ks])
+    hit_rate = ("hit_rate", "hit_rate_ci_low", "hit_rate_ci_high")
+    quality = quality.assign(k=[f"top {k}" for k in quality["k"]])
+    if _grouped_bars(left, quality, "method", "k", hit_rate):
+        left.legend(loc="upper left")
     left.set_ylabel("Hit rate (held-out days)")
     left.yaxis.set_major_formatter(_percent_formatter())
     left.set_title("Recommender against popularity")
-    if methods:
-        left.legend(loc="upper left")
-    kinds = sorted(strategies["customer_kind"].unique()) if not strategies.empty else []
-    names = list(dict.fromkeys(strategies["strategy"])) if not strategies.empty else []
-    width = 0.8 / max(len(names), 1)
-    for i, (name, color) in enumerate(zip(names, _palette(len(names)), strict=True)):
-        rows = strategies[strategies["strategy"] == name].set_index("customer_kind").reindex(kinds)
-        x = np.arange(len(kinds)) + (i - (len(names) - 1) / 2) * width
-        errors = [rows["mean_reward"] - rows["ci_low"], rows["ci_high"] - rows["mean_reward"]]
-        right.bar(x, rows["mean_reward"], width, color=color, label=_legend_label(name))
-        right.errorbar(x, rows["mean_reward"], yerr=errors, fmt="none", ecolor="#111827", capsize=2)
-    right.set_xticks(np.arange(len(kinds)), kinds)
+    reward = ("mean_reward", "ci_low", "ci_high")
+    if _grouped_bars(right, strategies, "strategy", "customer_kind", reward):
+        right.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
     right.set_ylabel("Mean reward per decision")
     right.set_title("Reward by recommendation strategy and customer")
-    if names:
-        right.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
     return to_svg(figure)
+
+
+def _grouped_bars(
+    ax: Axes, frame: pd.DataFrame, series: str, x: str, columns: tuple[str, str, str]
+) -> int:
+    """One bar per ``series`` value in each ``x`` group, at ``columns`` = (value, CI low,
+    CI high), with its interval as a whisker; returns how many series were drawn."""
+    value, low, high = columns
+    groups = list(dict.fromkeys(frame[x]))
+    names = list(dict.fromkeys(frame[series]))
+    width = 0.8 / max(len(names), 1)
+    for i, (name, color) in enumerate(zip(names, _palette(len(names)), strict=True)):
+        rows = frame[frame[series] == name].set_index(x).reindex(groups)
+        at = np.arange(len(groups)) + (i - (len(names) - 1) / 2) * width
+        errors = [rows[value] - rows[low], rows[high] - rows[value]]
+        ax.bar(at, rows[value], width, color=color, label=_legend_label(name))
+        ax.errorbar(at, rows[value], yerr=errors, fmt="none", ecolor="#111827", capsize=2)
+    ax.set_xticks(np.arange(len(groups)), groups)
+    return len(names)
 
 
 # HTML ---------------------------------------------------------------------------------
